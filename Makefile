@@ -1,0 +1,85 @@
+# libshim: see README.md.  `make` builds build/libshim.so; `make test` runs the suite.
+CC       ?= cc
+PREFIX   ?= /usr/local
+BUILD    ?= build
+WERROR   ?= -Werror
+CFLAGS   ?= -O2 -g
+CWARN    := -Wall -Wextra $(WERROR) -Wno-unused-parameter
+SHIM_CFLAGS := -std=gnu11 -fPIC -fvisibility=hidden -ftls-model=initial-exec \
+	-fno-strict-aliasing -D_GNU_SOURCE -I. $(CWARN)
+LIBURING_A ?= $(firstword $(wildcard /usr/lib/$(shell $(CC) -dumpmachine)/liburing.a \
+	/usr/lib/liburing.a /usr/local/lib/liburing.a))
+SHIM_LDFLAGS := -shared -Wl,--exclude-libs,ALL -Wl,-z,now -Wl,-z,relro
+
+SHIM_SRCS := $(wildcard shim/*.c) $(wildcard ring/*.c) $(wildcard intercept/*.c)
+SHIM_ASM  := $(wildcard intercept/*.S)
+SHIM_OBJS := $(SHIM_SRCS:%.c=$(BUILD)/obj/%.o) $(SHIM_ASM:%.S=$(BUILD)/obj/%.o)
+SHIM_HDRS := $(wildcard shim/*.h) $(wildcard ring/*.h) $(wildcard intercept/*.h)
+
+TEST_SRCS := $(wildcard tests/c/*.c)
+TEST_BINS := $(TEST_SRCS:tests/c/%.c=$(BUILD)/tests/%)
+ASAN_BINS := $(TEST_SRCS:tests/c/%.c=$(BUILD)/tests-asan/%)
+TEST_CFLAGS := -std=gnu11 -D_GNU_SOURCE -O1 -g -Itests/c $(CWARN) -pthread
+HELPERS := $(BUILD)/seccomp-run
+
+.PHONY: all lib tests test test-quick test-valgrind bench bench-quick demo install clean check-exports
+
+all: lib $(HELPERS) tests
+
+lib: $(BUILD)/libshim.so
+
+$(BUILD)/obj/%.o: %.c $(SHIM_HDRS) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SHIM_CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/%.o: %.S Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SHIM_CFLAGS) -c $< -o $@
+
+$(BUILD)/libshim.so: $(SHIM_OBJS)
+	@test -n "$(LIBURING_A)" || { echo "liburing.a not found: apt-get install liburing-dev" >&2; exit 1; }
+	$(CC) $(CFLAGS) $(SHIM_LDFLAGS) -o $@ $(SHIM_OBJS) $(LIBURING_A) -ldl -pthread
+
+$(BUILD)/seccomp-run: tests/helpers/seccomp-run.c
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -o $@ $< -lseccomp
+
+tests: $(TEST_BINS) $(ASAN_BINS)
+
+$(BUILD)/tests/%: tests/c/%.c $(wildcard tests/c/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -o $@ $< -lm
+
+$(BUILD)/tests-asan/%: tests/c/%.c $(wildcard tests/c/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -fsanitize=address,undefined -fno-omit-frame-pointer -o $@ $< -lm
+
+check-exports: $(BUILD)/libshim.so
+	@scripts/check-exports $(BUILD)/libshim.so
+
+test: all check-exports
+	scripts/run-tests
+
+test-quick: all
+	scripts/run-tests --quick
+
+test-valgrind: all
+	scripts/run-tests --valgrind
+
+bench: lib
+	$(MAKE) -C bench
+
+bench-quick: lib
+	$(MAKE) -C bench quick
+
+demo: lib
+	scripts/demo
+
+install: lib
+	install -d $(DESTDIR)$(PREFIX)/lib/libshim $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BUILD)/libshim.so $(DESTDIR)$(PREFIX)/lib/libshim/libshim.so
+	install -m 0755 scripts/shim-run $(DESTDIR)$(PREFIX)/bin/shim-run
+	install -m 0755 scripts/shim-stats-sum $(DESTDIR)$(PREFIX)/lib/libshim/shim-stats-sum
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The fd lifecycle: keep the fd table fresh, and keep the application's
+ * hands off a ring fd that could not be registered and closed (before
+ * 5.18), without changing what any of these calls returns.
+ */
+#include <fcntl.h>
+#include <stdarg.h>
+#include <unistd.h>
+
+#include "intercept/route.h"
+
+SHIM_EXPORT int close(int fd)
+{
+	/* Without the shim this number is not open. */
+	if (unlikely(ring_owns_fd(fd))) {
+		errno = EBADF;
+		return -1;
+	}
+	if (likely(!shim_in_vfork))
+		fd_forget(fd);
+	return real.close(fd);
+}
+
+SHIM_EXPORT int dup(int fd)
+{
+	int ret = real.dup(fd);
+
+	if (ret >= 0 && !shim_in_vfork)
+		fd_forget(ret);
+	return ret;
+}
+
+static void replaced(int newfd)
+{
+	if (unlikely(ring_owns_fd(newfd)))
+		ring_fd_taken(newfd);
+	if (!shim_in_vfork)
+		fd_forget(newfd);
+}
+
+SHIM_EXPORT int dup2(int oldfd, int newfd)
+{
+	int ret;
+
+	if (unlikely(ring_owns_fd(oldfd))) {
+		errno = EBADF;
+		return -1;
+	}
+	ret = real.dup2(oldfd, newfd);
+	if (ret >= 0 && oldfd != newfd)
+		replaced(newfd);
+	return ret;
+}
+
+SHIM_EXPORT int dup3(int oldfd, int newfd, int flags)
+{
+	int ret;
+
+	if (unlikely(ring_owns_fd(oldfd))) {
+		errno = EBADF;
+		return -1;
+	}
+	ret = real.dup3(oldfd, newfd, flags);
+	if (ret >= 0)
+		replaced(newfd);
+	return ret;
+}
+
+SHIM_EXPORT int fcntl(int fd, int cmd, ...)
+{
+	unsigned long arg;
+	va_list ap;
+	int ret;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, unsigned long);
+	va_end(ap);
+	if (unlikely(ring_owns_fd(fd))) {
+		errno = EBADF;
+		return -1;
+	}
+	ret = real.fcntl(fd, cmd, arg);
+	if (ret >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) &&
+	    !shim_in_vfork)
+		fd_forget(ret);
+	return ret;
+}
+
+SHIM_EXPORT __typeof(fcntl) fcntl64 __attribute__((alias("fcntl")));
+
+/* close_range(lo, hi) as the application meant it: every fd but ours. */
+static int close_range_around(unsigned int lo, unsigned int hi, int flags)
+{
+	unsigned int fd, start = lo;
+	int ret = 0;
+
+	for (fd = lo; fd <= hi && fd < 65536; fd++) {
+		if (!ring_owns_fd((int)fd))
+			continue;
+		if (fd > start)
+			ret |= real.close_range(start, fd - 1, flags);
+		start = fd + 1;
+	}
+	if (start <= hi && (start > lo || fd <= hi || start < 65536))
+		ret |= real.close_range(start, hi, flags);
+	return ret ? -1 : 0;
+}
+
+static bool owns_any(unsigned int lo, unsigned int hi)
+{
+	unsigned int fd;
+
+	if (ring_caps.reg_ring_fd)
+		return false;	/* no ring fd is open anywhere */
+	for (fd = lo; fd <= hi && fd < 65536; fd++)
+		if (ring_owns_fd((int)fd))
+			return true;
+	return false;
+}
+
+SHIM_EXPORT int close_range(unsigned int lo, unsigned int hi, int flags)
+{
+	int ret;
+
+	if (lo <= hi && !(flags & CLOSE_RANGE_CLOEXEC) && owns_any(lo, hi))
+		ret = close_range_around(lo, hi, flags);
+	else
+		ret = real.close_range(lo, hi, flags);
+	if (ret == 0 && !(flags & CLOSE_RANGE_CLOEXEC) && !shim_in_vfork)
+		fd_forget_range(lo, hi);
+	return ret;
+}
+
+SHIM_EXPORT void closefrom(int lo)
+{
+	if (lo < 0)
+		lo = 0;
+	if (owns_any((unsigned int)lo, ~0U))
+		close_range_around((unsigned int)lo, ~0U, 0);
+	else
+		real.closefrom(lo);
+	if (!shim_in_vfork)
+		fd_forget_range((unsigned int)lo, ~0U);
+}
+
+SHIM_EXPORT int pipe2(int fds[2], int flags)
+{
+	int ret = real.pipe2(fds, flags);
+
+	if (ret == 0) {
+		fd_set_class(fds[0], FD_PIPE);
+		fd_set_class(fds[1], FD_PIPE);
+	}
+	return ret;
+}
+
+SHIM_EXPORT int pipe(int fds[2])
+{
+	int ret = real.pipe(fds);
+
+	if (ret == 0) {
+		fd_set_class(fds[0], FD_PIPE);
+		fd_set_class(fds[1], FD_PIPE);
+	}
+	return ret;
+}
+
+/* O_CREAT and O_TMPFILE take a mode; passing it always is harmless. */
+static mode_t open_mode(va_list ap)
+{
+	return va_arg(ap, mode_t);
+}
+
+SHIM_EXPORT int open(const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+	int fd;
+
+	va_start(ap, flags);
+	mode = open_mode(ap);
+	va_end(ap);
+	fd = real.open(path, flags, mode);
+	if (fd >= 0 && !shim_in_vfork)
+		fd_forget(fd);
+	return fd;
+}
+
+SHIM_EXPORT int openat(int dfd, const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+	int fd;
+
+	va_start(ap, flags);
+	mode = open_mode(ap);
+	va_end(ap);
+	fd = real.openat(dfd, path, flags, mode);
+	if (fd >= 0 && !shim_in_vfork)
+		fd_forget(fd);
+	return fd;
+}
+
+SHIM_EXPORT __typeof(open) open64 __attribute__((alias("open")));
+SHIM_EXPORT __typeof(openat) openat64 __attribute__((alias("openat")));

@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: MIT */
+/* send, recv and their address, message and fortified variants. */
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "intercept/route.h"
+
+#define SEND_FLAGS (MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE | MSG_EOR | \
+		    MSG_CONFIRM)
+#define RECV_FLAGS (MSG_DONTWAIT | MSG_PEEK | MSG_TRUNC | MSG_CMSG_CLOEXEC)
+
+struct sk {
+	enum shim_call call;
+	int fd;
+	bool out;		/* send side */
+	int flags;		/* the application's MSG_* flags */
+	size_t want;
+	size_t done;		/* out: bytes the ring sent before libc */
+	int saved_errno;
+};
+
+/* io_uring sends as if MSG_NOSIGNAL; send(2) raises SIGPIPE itself. */
+static void raise_sigpipe(void)
+{
+	syscall(SYS_tgkill, syscall(SYS_getpid), syscall(SYS_gettid), SIGPIPE);
+}
+
+static struct ring_thread *sk_begin(struct sk *q, const struct msghdr *m)
+{
+	bool ok = true;
+
+	q->done = 0;
+	q->saved_errno = errno;
+	if (q->flags & ~(q->out ? SEND_FLAGS : RECV_FLAGS)) {
+		route_skip(q->call, W_FLAGS);
+		return NULL;
+	}
+	if (m) {
+		if (m->msg_iovlen > ROUTE_IOV_MAX) {
+			route_skip(q->call, W_ARGS);
+			return NULL;
+		}
+		q->want = iov_total(m->msg_iov, (int)m->msg_iovlen, &ok);
+	}
+	if (!ok || q->want == 0 || q->want > SHIM_MAX_RW) {
+		route_skip(q->call, W_ARGS);
+		return NULL;
+	}
+	if (fd_class_get(q->fd) != FD_SOCKET) {
+		/* libc says ENOTSOCK, or reads the pipe, as it should. */
+		route_skip(q->call, W_FDTYPE);
+		return NULL;
+	}
+	return route_begin(q->call, q->fd, q->out ? DIR_WRITE : DIR_READ);
+}
+
+/* As rw_ring() in rw.c: true when *ret is final, false for libc. */
+static bool sk_finish(struct sk *q, struct ring_thread *rt, long *ret)
+{
+	int res;
+
+	if (!route_run(rt, q->call, NULL, &res))
+		return false;
+	if (res >= 0) {
+		stat_ring(q->call, res);
+		/* Stream sockets: a blocking send moves everything. */
+		if (q->out && (size_t)res < q->want &&
+		    !(q->flags & MSG_DONTWAIT)) {
+			q->done = (size_t)res;
+			route_skip(q->call, W_WOULDBLOCK);
+			return false;
+		}
+	} else if (res == -EAGAIN && !(q->flags & MSG_DONTWAIT)) {
+		route_skip(q->call, W_WOULDBLOCK);
+		return false;
+	} else if (res == -EOPNOTSUPP || res == -EINVAL || res == -EINTR ||
+		   res < -511) {
+		/* Let libc give its own answer (MSG_OOB on unix, ...). */
+		route_skip(q->call, W_UNSUPPORTED);
+		return false;
+	} else {
+		stat_ring(q->call, 0);
+		if (res == -EPIPE && q->out && !(q->flags & MSG_NOSIGNAL))
+			raise_sigpipe();
+	}
+	*ret = route_ret(res, q->saved_errno);
+	return true;
+}
+
+static ssize_t shim_send(int fd, const void *buf, size_t n, int flags,
+			 const struct sockaddr *to, socklen_t tolen,
+			 enum shim_call call)
+{
+	struct sk q = { .call = call, .fd = fd, .out = true, .flags = flags,
+			.want = n };
+	struct iovec v = { (void *)buf, n };
+	struct msghdr m = { .msg_name = (void *)to, .msg_namelen = tolen,
+			    .msg_iov = &v, .msg_iovlen = 1 };
+	struct io_uring_sqe *sqe;
+	struct ring_thread *rt;
+	long r;
+
+	rt = sk_begin(&q, NULL);
+	if (rt) {
+		sqe = ring_sqe(rt);
+		if (to)
+			io_uring_prep_sendmsg(sqe, fd, &m, flags | MSG_DONTWAIT);
+		else
+			io_uring_prep_send(sqe, fd, buf, n, flags | MSG_DONTWAIT);
+		if (sk_finish(&q, rt, &r))
+			return r;
+	}
+	return route_join(q.done, real.sendto(fd, (const char *)buf + q.done,
+					      n - q.done, flags, to, tolen),
+			  q.saved_errno);
+}
+
+static ssize_t shim_recv(int fd, void *buf, size_t n, int flags,
+			 struct sockaddr *from, socklen_t *fromlen,
+			 enum shim_call call)
+{
+	struct sk q = { .call = call, .fd = fd, .flags = flags, .want = n };
+	struct iovec v = { buf, n };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
+	struct io_uring_sqe *sqe;
+	struct ring_thread *rt;
+	long r;
+
+	/* Only the plain address forms; libc judges odd ones (EFAULT...). */
+	if (from && (!fromlen || (int)*fromlen < 0)) {
+		route_skip(call, W_ARGS);
+		return real.recvfrom(fd, buf, n, flags, from, fromlen);
+	}
+	rt = sk_begin(&q, NULL);
+	if (!rt)
+		return real.recvfrom(fd, buf, n, flags, from, fromlen);
+	sqe = ring_sqe(rt);
+	if (from) {
+		m.msg_name = from;
+		m.msg_namelen = *fromlen;
+		io_uring_prep_recvmsg(sqe, fd, &m, flags | MSG_DONTWAIT);
+	} else {
+		io_uring_prep_recv(sqe, fd, buf, n, flags | MSG_DONTWAIT);
+	}
+	if (sk_finish(&q, rt, &r)) {
+		if (from && r >= 0)
+			*fromlen = m.msg_namelen;
+		return r;
+	}
+	return real.recvfrom(fd, buf, n, flags, from, fromlen);
+}
+
+SHIM_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
+{
+	return shim_send(fd, buf, n, flags, NULL, 0, C_SEND);
+}
+
+SHIM_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags,
+			   const struct sockaddr *to, socklen_t tolen)
+{
+	return shim_send(fd, buf, n, flags, to, tolen, C_SENDTO);
+}
+
+SHIM_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
+{
+	return shim_recv(fd, buf, n, flags, NULL, NULL, C_RECV);
+}
+
+SHIM_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags,
+			     struct sockaddr *from, socklen_t *fromlen)
+{
+	return shim_recv(fd, buf, n, flags, from, fromlen, C_RECVFROM);
+}
+
+SHIM_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	struct sk q = { .call = C_SENDMSG, .fd = fd, .out = true,
+			.flags = flags };
+	struct iovec rest[ROUTE_IOV_MAX];
+	struct ring_thread *rt;
+	struct msghdr m;
+	long r;
+
+	rt = sk_begin(&q, msg);
+	if (rt) {
+		io_uring_prep_sendmsg(ring_sqe(rt), fd, msg, flags | MSG_DONTWAIT);
+		if (sk_finish(&q, rt, &r))
+			return r;
+	}
+	if (!q.done)
+		return real.sendmsg(fd, msg, flags);
+	/* The control data went with the first part; send the rest bare. */
+	m = *msg;
+	m.msg_control = NULL;
+	m.msg_controllen = 0;
+	m.msg_iov = rest;
+	m.msg_iovlen = iov_skip(msg->msg_iov, (int)msg->msg_iovlen, q.done,
+				rest);
+	return route_join(q.done, real.sendmsg(fd, &m, flags), q.saved_errno);
+}
+
+SHIM_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+{
+	struct sk q = { .call = C_RECVMSG, .fd = fd, .flags = flags };
+	struct ring_thread *rt;
+	long r;
+
+	rt = sk_begin(&q, msg);
+	if (rt) {
+		io_uring_prep_recvmsg(ring_sqe(rt), fd, msg, flags | MSG_DONTWAIT);
+		if (sk_finish(&q, rt, &r))
+			return r;
+	}
+	return real.recvmsg(fd, msg, flags);
+}
+
+SHIM_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen,
+			       int flags)
+{
+	if (n > buflen)
+		return real.__recv_chk(fd, buf, n, buflen, flags);	/* aborts */
+	return shim_recv(fd, buf, n, flags, NULL, NULL, C_RECV);
+}
+
+SHIM_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen,
+				   int flags, struct sockaddr *from,
+				   socklen_t *fromlen)
+{
+	if (n > buflen)
+		return real.__recvfrom_chk(fd, buf, n, buflen, flags, from,
+					   fromlen);
+	return shim_recv(fd, buf, n, flags, from, fromlen, C_RECVFROM);
+}

@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+#include <pthread.h>
+#include <string.h>
+
+#include "intercept/route.h"
+
+static bool class_routed(enum fd_class cls, enum route_dir dir)
+{
+	unsigned r = shim_cfg.route;
+
+	switch (cls) {
+	case FD_PIPE:
+		return r & ROUTE_PIPE;
+	case FD_SOCKET:
+		return r & ROUTE_SOCKET;
+	case FD_FILE:
+		return dir == DIR_READ ? r & ROUTE_FILE_READ
+				       : r & ROUTE_FILE_WRITE;
+	case FD_FILE_NOWAIT:
+		return dir == DIR_READ ? r & ROUTE_FILE_READ
+				       : r & (ROUTE_FILE_WRITE |
+					      ROUTE_FILE_WRITE_NOWAIT);
+	case FD_OTHER:
+		return r & ROUTE_OTHER;
+	default:
+		return false;
+	}
+}
+
+/* io_uring is not there for this process: say why once, then stay out. */
+static bool setup_refused(int err)
+{
+	switch (err) {
+	case EPERM:
+		shim_set_passthrough("io_uring_setup: EPERM (seccomp or "
+				     "kernel.io_uring_disabled?)");
+		return true;
+	case ENOSYS:
+		shim_set_passthrough("io_uring_setup: ENOSYS (no io_uring in "
+				     "this kernel or sandbox)");
+		return true;
+	case EINVAL:
+		shim_set_passthrough("io_uring_setup: EINVAL for every flag set");
+		return true;
+	case EACCES:
+		shim_set_passthrough("io_uring_setup: EACCES");
+		return true;
+	case ENOMEM:
+		/* Before 5.12 rings count against RLIMIT_MEMLOCK. */
+		if (shim_mode == MODE_UNKNOWN) {
+			shim_set_passthrough("io_uring_setup: ENOMEM "
+					     "(RLIMIT_MEMLOCK?)");
+			return true;
+		}
+		return false;
+	default:
+		return false;
+	}
+}
+
+struct ring_thread *route_begin(enum shim_call call, int fd,
+				enum route_dir dir)
+{
+	struct ring_thread *rt;
+	enum fd_class cls;
+	int err, serr;
+
+	if (unlikely(!shim_ready())) {
+		route_skip(call, W_EARLY);
+		return NULL;
+	}
+	switch (atomic_load_explicit(&shim_mode, memory_order_relaxed)) {
+	case MODE_PASSTHROUGH:
+		route_skip(call, W_PASSTHROUGH);
+		return NULL;
+	case MODE_DISABLED:
+		route_skip(call, W_DISABLED);
+		return NULL;
+	}
+	if (unlikely(shim_in_vfork)) {
+		route_skip(call, W_VFORK);
+		return NULL;
+	}
+	cls = fd_class_get(fd);
+	if (cls == FD_UNKNOWN) {
+		route_skip(call, W_ARGS);	/* libc reports EBADF */
+		return NULL;
+	}
+	if (!class_routed(cls, dir)) {
+		route_skip(call, W_FDTYPE);
+		return NULL;
+	}
+	/* A pending cancellation acts at entry, as in libc's own call. */
+	pthread_testcancel();
+	rt = ring_get(&err, &serr);
+	if (likely(rt)) {
+		if (unlikely(shim_mode == MODE_UNKNOWN))
+			shim_set_ring_mode();
+		return rt;
+	}
+	if (err == RING_E_BUSY) {
+		route_skip(call, W_REENTRY);
+	} else if (err == RING_E_SETUP && setup_refused(serr)) {
+		route_skip(call, W_PASSTHROUGH);
+	} else {
+		if (err == RING_E_SETUP)
+			shim_warn("io_uring_setup: %s; this thread uses libc "
+				  "for a while", shim_errname(serr));
+		route_skip(call, W_RINGERR);
+	}
+	return NULL;
+}
+
+/*
+ * Run the prepared op. False: it never ran, and the caller goes to libc
+ * (counted here).
+ */
+bool route_run(struct ring_thread *rt, enum shim_call call,
+	       const struct ring_wait *w, int *res)
+{
+	unsigned done;
+	int ret;
+
+	ret = ring_run(rt, w, res, &done);
+	ring_put(rt);
+	if (likely(ret == 0))
+		return true;
+	if (ret == -EPERM)
+		shim_set_passthrough("io_uring_enter: EPERM (seccomp?)");
+	else
+		shim_warn("io_uring_enter: %s; falling back", shim_errname(-ret));
+	route_skip(call, W_RINGERR);
+	return false;
+}
+
+/*
+ * A short read from a regular file means "not all of it was in the page
+ * cache" (RWF_NOWAIT), where read(2) would have fetched the rest. Continue
+ * in libc, but only if the fd really is a regular file: on a pipe or socket
+ * a short read is the final answer.
+ */
+bool route_cont_reg(int fd, long res, size_t want)
+{
+	enum fd_class cls = fd_class_get(fd);
+
+	if (res <= 0 || (size_t)res >= want)
+		return false;
+	if (cls != FD_FILE && cls != FD_FILE_NOWAIT)
+		return false;
+	return fd_is_regular(fd);
+}
+
+/* Copy of in[] past its first skip bytes; returns the new count. */
+int iov_skip(const struct iovec *in, int cnt, size_t skip, struct iovec *out)
+{
+	int i, n = 0;
+
+	for (i = 0; i < cnt; i++) {
+		if (skip >= in[i].iov_len) {
+			skip -= in[i].iov_len;
+			continue;
+		}
+		out[n].iov_base = (char *)in[i].iov_base + skip;
+		out[n].iov_len = in[i].iov_len - skip;
+		skip = 0;
+		n++;
+	}
+	return n;
+}

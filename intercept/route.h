@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What every interposer shares: decide ring or libc, run one op that cannot
+ * wait, and turn the completion into the syscall's result.
+ *
+ * The rule that keeps the shim exact: the ring is only ever asked for an op
+ * that completes at once (RWF_NOWAIT, MSG_DONTWAIT, IORING_ACCEPT_DONTWAIT).
+ * When that op says "would block", the call goes to the real libc function,
+ * and the kernel does the waiting as it always did: O_NONBLOCK (however and
+ * by whomever it was set), SO_RCVTIMEO/SO_SNDTIMEO, signals and SA_RESTART,
+ * SIGPIPE and pthread cancellation all keep their own semantics. io_uring
+ * ignores most of those, so emulating them in a ring wait would be a copy
+ * that can only be less exact than the original.
+ */
+#ifndef SHIM_ROUTE_H
+#define SHIM_ROUTE_H
+
+#include <errno.h>
+#include <sys/uio.h>
+
+#include "ring/ring.h"
+#include "shim/real.h"
+#include "shim/shim.h"
+
+enum route_dir {
+	DIR_READ,
+	DIR_WRITE,
+};
+
+/* Largest iovec array routed; longer ones go to libc untouched. */
+#define ROUTE_IOV_MAX 64
+
+struct ring_thread *route_begin(enum shim_call call, int fd,
+				enum route_dir dir);
+bool route_run(struct ring_thread *rt, enum shim_call call,
+	       const struct ring_wait *w, int *res);
+bool route_cont_reg(int fd, long res, size_t want);
+
+/* Fall back for a reason found before any op was prepared. */
+static inline void route_skip(enum shim_call call, enum shim_why why)
+{
+	stat_real(call, why);
+}
+
+/* The syscall convention: -1 and errno, or the result with errno intact. */
+static inline long route_ret(long res, int saved_errno)
+{
+	if (res < 0) {
+		errno = (int)-res;
+		return -1;
+	}
+	errno = saved_errno;
+	return res;
+}
+
+/*
+ * Combine what the ring moved with what libc moved after it: a syscall that
+ * transferred something reports that count, never the later error.
+ */
+static inline long route_join(size_t done, long libc_ret, int saved_errno)
+{
+	if (!done)
+		return libc_ret;
+	errno = saved_errno;
+	return libc_ret < 0 ? (long)done : (long)done + libc_ret;
+}
+
+static inline size_t iov_total(const struct iovec *iov, int cnt, bool *ok)
+{
+	size_t sum = 0;
+	int i;
+
+	*ok = true;
+	for (i = 0; i < cnt; i++) {
+		if (iov[i].iov_len > SHIM_MAX_RW - sum) {
+			*ok = false;	/* let the kernel judge the overflow */
+			return 0;
+		}
+		sum += iov[i].iov_len;
+	}
+	return sum;
+}
+
+int iov_skip(const struct iovec *in, int cnt, size_t skip,
+	     struct iovec *out);
+
+#endif

@@ -1,0 +1,312 @@
+/* SPDX-License-Identifier: MIT */
+/* read, write and their positional, vectored and fortified relatives. */
+#include <unistd.h>
+
+#include "intercept/route.h"
+
+#ifndef RWF_NOWAIT
+#define RWF_NOWAIT 0x00000008
+#endif
+
+struct rw {
+	enum shim_call call;
+	int fd;
+	bool write;
+	bool positional;	/* pread-style: an explicit offset */
+	const struct iovec *iov;
+	int iovcnt;
+	off_t off;		/* -1: the file position */
+	int flags;		/* RWF_* from preadv2/pwritev2 */
+	size_t done;		/* out: bytes the ring moved before libc */
+	int saved_errno;
+};
+
+/* Calls whose arguments only libc should judge. */
+static bool rw_plain(struct rw *q, size_t *want)
+{
+	bool ok;
+
+	if (q->iovcnt <= 0 || q->iovcnt > ROUTE_IOV_MAX) {
+		route_skip(q->call, W_ARGS);
+		return false;
+	}
+	*want = iov_total(q->iov, q->iovcnt, &ok);
+	if (!ok || *want == 0 || (q->positional && q->off < 0) ||
+	    q->off < -1) {
+		route_skip(q->call, W_ARGS);
+		return false;
+	}
+	if (q->flags & ~RWF_NOWAIT) {
+		route_skip(q->call, W_FLAGS);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * True: the call is complete and *ret is its result. False: libc must do
+ * the rest, starting q->done bytes in.
+ */
+static bool rw_ring(struct rw *q, long *ret)
+{
+	struct ring_thread *rt;
+	struct io_uring_sqe *sqe;
+	enum fd_class cls;
+	size_t want;
+	int res;
+
+	q->done = 0;
+	q->saved_errno = errno;
+	if (!rw_plain(q, &want))
+		return false;
+	/* io_uring would take an offset on a pipe where pread says ESPIPE. */
+	cls = fd_class_get(q->fd);
+	if (q->positional && cls != FD_FILE && cls != FD_FILE_NOWAIT) {
+		route_skip(q->call, cls == FD_UNKNOWN ? W_ARGS : W_FDTYPE);
+		return false;
+	}
+	rt = route_begin(q->call, q->fd, q->write ? DIR_WRITE : DIR_READ);
+	if (!rt)
+		return false;
+	sqe = ring_sqe(rt);
+	if (q->iovcnt == 1)
+		io_uring_prep_rw(q->write ? IORING_OP_WRITE : IORING_OP_READ,
+				 sqe, q->fd, q->iov[0].iov_base,
+				 (unsigned)q->iov[0].iov_len, (uint64_t)q->off);
+	else
+		io_uring_prep_rw(q->write ? IORING_OP_WRITEV : IORING_OP_READV,
+				 sqe, q->fd, q->iov, (unsigned)q->iovcnt,
+				 (uint64_t)q->off);
+	sqe->rw_flags = q->flags | RWF_NOWAIT;
+	if (!route_run(rt, q->call, NULL, &res))
+		return false;
+
+	if (res >= 0) {
+		stat_ring(q->call, res);
+		/*
+		 * A blocking write(2) moves everything; a short NOWAIT write
+		 * only means the pipe or socket buffer filled up.
+		 */
+		if (!(q->flags & RWF_NOWAIT) &&
+		    (q->write ? (size_t)res < want
+			      : route_cont_reg(q->fd, res, want))) {
+			q->done = (size_t)res;
+			route_skip(q->call, W_WOULDBLOCK);
+			return false;
+		}
+	} else if (res == -EAGAIN && !(q->flags & RWF_NOWAIT)) {
+		route_skip(q->call, W_WOULDBLOCK);
+		return false;
+	} else if (res == -EOPNOTSUPP || res == -EINVAL) {
+		/* No NOWAIT for this file: leave it to libc from now on. */
+		fd_set_class(q->fd, FD_OTHER);
+		route_skip(q->call, W_UNSUPPORTED);
+		return false;
+	} else if (res == -EINTR || res < -511) {
+		route_skip(q->call, W_UNSUPPORTED);
+		return false;
+	} else {
+		stat_ring(q->call, 0);
+	}
+	*ret = route_ret(res, q->saved_errno);
+	return true;
+}
+
+/* The iovec past what the ring already moved, for libc to finish. */
+#define RW_REST(q, tmp) iov_skip((q).iov, (q).iovcnt, (q).done, (tmp))
+#define RW_OFF(q) ((q).off < 0 ? (q).off : (q).off + (off_t)(q).done)
+
+static ssize_t shim_read(int fd, void *buf, size_t n)
+{
+	struct iovec v = { buf, n };
+	struct rw q = { .call = C_READ, .fd = fd, .iov = &v, .iovcnt = 1,
+			.off = -1 };
+	long r;
+
+	if (rw_ring(&q, &r))
+		return r;
+	return route_join(q.done, real.read(fd, (char *)buf + q.done,
+					    n - q.done), q.saved_errno);
+}
+
+static ssize_t shim_write(int fd, const void *buf, size_t n)
+{
+	struct iovec v = { (void *)buf, n };
+	struct rw q = { .call = C_WRITE, .fd = fd, .write = true, .iov = &v,
+			.iovcnt = 1, .off = -1 };
+	long r;
+
+	if (rw_ring(&q, &r))
+		return r;
+	return route_join(q.done, real.write(fd, (const char *)buf + q.done,
+					     n - q.done), q.saved_errno);
+}
+
+static ssize_t shim_pread(int fd, void *buf, size_t n, off_t off)
+{
+	struct iovec v = { buf, n };
+	struct rw q = { .call = C_PREAD, .fd = fd, .positional = true,
+			.iov = &v, .iovcnt = 1, .off = off };
+	long r;
+
+	if (rw_ring(&q, &r))
+		return r;
+	return route_join(q.done, real.pread64(fd, (char *)buf + q.done,
+					       n - q.done, RW_OFF(q)),
+			  q.saved_errno);
+}
+
+static ssize_t shim_pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+	struct iovec v = { (void *)buf, n };
+	struct rw q = { .call = C_PWRITE, .fd = fd, .write = true,
+			.positional = true, .iov = &v, .iovcnt = 1, .off = off };
+	long r;
+
+	if (rw_ring(&q, &r))
+		return r;
+	return route_join(q.done, real.pwrite64(fd, (const char *)buf + q.done,
+						n - q.done, RW_OFF(q)),
+			  q.saved_errno);
+}
+
+SHIM_EXPORT ssize_t read(int fd, void *buf, size_t n)
+{
+	return shim_read(fd, buf, n);
+}
+
+SHIM_EXPORT ssize_t write(int fd, const void *buf, size_t n)
+{
+	return shim_write(fd, buf, n);
+}
+
+SHIM_EXPORT ssize_t pread64(int fd, void *buf, size_t n, off_t off)
+{
+	return shim_pread(fd, buf, n, off);
+}
+
+SHIM_EXPORT ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off)
+{
+	return shim_pwrite(fd, buf, n, off);
+}
+
+SHIM_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
+{
+	struct rw q = { .call = C_READV, .fd = fd, .iov = iov, .iovcnt = cnt,
+			.off = -1 };
+	struct iovec rest[ROUTE_IOV_MAX];
+	long r;
+
+	if (rw_ring(&q, &r))
+		return r;
+	if (!q.done)
+		return real.readv(fd, iov, cnt);
+	return route_join(q.done, real.readv(fd, rest, RW_REST(q, rest)),
+			  q.saved_errno);
+}
+
+SHIM_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
+{
+	struct rw q = { .call = C_WRITEV, .fd = fd, .write = true, .iov = iov,
+			.iovcnt = cnt, .off = -1 };
+	struct iovec rest[ROUTE_IOV_MAX];
+	long r;
+
+	if (rw_ring(&q, &r))
+		return r;
+	if (!q.done)
+		return real.writev(fd, iov, cnt);
+	return route_join(q.done, real.writev(fd, rest, RW_REST(q, rest)),
+			  q.saved_errno);
+}
+
+static ssize_t shim_preadv2(int fd, const struct iovec *iov, int cnt,
+			    off_t off, int flags, bool positional)
+{
+	struct rw q = { .call = C_PREADV, .fd = fd, .positional = positional,
+			.iov = iov, .iovcnt = cnt, .off = off, .flags = flags };
+	struct iovec rest[ROUTE_IOV_MAX];
+	long r;
+
+	if (rw_ring(&q, &r))
+		return r;
+	if (!q.done)
+		return positional && !flags ? real.preadv64(fd, iov, cnt, off)
+					    : real.preadv2(fd, iov, cnt, off, flags);
+	return route_join(q.done, real.preadv2(fd, rest, RW_REST(q, rest),
+					       RW_OFF(q), flags),
+			  q.saved_errno);
+}
+
+static ssize_t shim_pwritev2(int fd, const struct iovec *iov, int cnt,
+			     off_t off, int flags, bool positional)
+{
+	struct rw q = { .call = C_PWRITEV, .fd = fd, .write = true,
+			.positional = positional, .iov = iov, .iovcnt = cnt,
+			.off = off, .flags = flags };
+	struct iovec rest[ROUTE_IOV_MAX];
+	long r;
+
+	if (rw_ring(&q, &r))
+		return r;
+	if (!q.done)
+		return positional && !flags ? real.pwritev64(fd, iov, cnt, off)
+					    : real.pwritev2(fd, iov, cnt, off, flags);
+	return route_join(q.done, real.pwritev2(fd, rest, RW_REST(q, rest),
+						RW_OFF(q), flags),
+			  q.saved_errno);
+}
+
+SHIM_EXPORT ssize_t preadv64(int fd, const struct iovec *iov, int cnt, off_t off)
+{
+	return shim_preadv2(fd, iov, cnt, off, 0, true);
+}
+
+SHIM_EXPORT ssize_t pwritev64(int fd, const struct iovec *iov, int cnt,
+			      off_t off)
+{
+	return shim_pwritev2(fd, iov, cnt, off, 0, true);
+}
+
+/* preadv2 with offset -1 reads at the file position, like readv. */
+SHIM_EXPORT ssize_t preadv2(int fd, const struct iovec *iov, int cnt,
+			    off_t off, int flags)
+{
+	return shim_preadv2(fd, iov, cnt, off, flags, off != -1);
+}
+
+SHIM_EXPORT ssize_t pwritev2(int fd, const struct iovec *iov, int cnt,
+			     off_t off, int flags)
+{
+	return shim_pwritev2(fd, iov, cnt, off, flags, off != -1);
+}
+
+SHIM_EXPORT ssize_t preadv64v2(int fd, const struct iovec *iov, int cnt,
+			       off_t off, int flags)
+	__attribute__((alias("preadv2")));
+SHIM_EXPORT ssize_t pwritev64v2(int fd, const struct iovec *iov, int cnt,
+				off_t off, int flags)
+	__attribute__((alias("pwritev2")));
+SHIM_EXPORT __typeof(pread64) pread __attribute__((alias("pread64")));
+SHIM_EXPORT __typeof(pwrite64) pwrite __attribute__((alias("pwrite64")));
+SHIM_EXPORT __typeof(preadv64) preadv __attribute__((alias("preadv64")));
+SHIM_EXPORT __typeof(pwritev64) pwritev __attribute__((alias("pwritev64")));
+
+/* The fortified entry points Debian's binaries call (-D_FORTIFY_SOURCE=2). */
+SHIM_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
+{
+	if (n > buflen)
+		return real.__read_chk(fd, buf, n, buflen);	/* aborts */
+	return shim_read(fd, buf, n);
+}
+
+SHIM_EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t n, off_t off,
+				  size_t buflen)
+{
+	if (n > buflen)
+		return real.__pread64_chk(fd, buf, n, off, buflen);
+	return shim_pread(fd, buf, n, off);
+}
+
+SHIM_EXPORT __typeof(__pread64_chk) __pread_chk
+	__attribute__((alias("__pread64_chk")));

@@ -1,0 +1,421 @@
+/* SPDX-License-Identifier: MIT */
+#include <fcntl.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "ring/ring.h"
+#include "shim/shim.h"
+
+#define RING_ENTRIES	8
+#define RING_RETRY	256	/* calls before a failed setup is retried */
+#define TAG_OP		1
+#define TAG_TIMEOUT	2
+#define TAG_CANCEL	3
+#define OWNED_MAX	65536
+
+struct ring_caps ring_caps;
+
+static __thread struct ring_thread tls_ring;
+static pthread_key_t ring_key;
+static pthread_once_t ring_key_once = PTHREAD_ONCE_INIT;
+static _Atomic unsigned ring_gen;
+static _Atomic int setup_choice;	/* index into setup_candidates */
+static _Atomic bool caps_known;
+
+/* Registry of live rings, for the fork child; never touched per call. */
+static struct ring_thread *registry;
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Ring fds kept high when they cannot be registered and closed (pre-5.18). */
+static _Atomic uint64_t owned[OWNED_MAX / 64];
+
+/*
+ * Best first. DEFER_TASKRUN keeps completions from flagging the thread with
+ * TIF_NOTIFY_SIGNAL behind the application's back (a spurious EINTR in its
+ * epoll_wait); COOP_TASKRUN is the next best thing before 6.1.
+ */
+static const unsigned setup_candidates[] = {
+	IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER |
+		IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_CLAMP,
+	IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN |
+		IORING_SETUP_CLAMP,
+	IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CLAMP,
+	IORING_SETUP_CLAMP,
+	0,
+};
+#define NR_CANDIDATES (sizeof(setup_candidates) / sizeof(setup_candidates[0]))
+
+static void owned_set(int fd, bool on)
+{
+	uint64_t bit;
+
+	if ((unsigned)fd >= OWNED_MAX)
+		return;
+	bit = 1ULL << (fd % 64);
+	if (on)
+		atomic_fetch_or(&owned[fd / 64], bit);
+	else
+		atomic_fetch_and(&owned[fd / 64], ~bit);
+}
+
+bool ring_owns_fd(int fd)
+{
+	if ((unsigned)fd >= OWNED_MAX)
+		return false;
+	return (atomic_load_explicit(&owned[fd / 64], memory_order_relaxed) >>
+		(fd % 64)) & 1;
+}
+
+/* The application dup2'ed over a ring fd: its owner must drop that ring. */
+void ring_fd_taken(int fd)
+{
+	struct ring_thread *rt;
+
+	pthread_mutex_lock(&registry_lock);
+	for (rt = registry; rt; rt = rt->next)
+		if (rt->hidden_fd == fd)
+			atomic_store(&rt->lost, true);
+	pthread_mutex_unlock(&registry_lock);
+	owned_set(fd, false);
+}
+
+static void registry_add(struct ring_thread *rt)
+{
+	pthread_mutex_lock(&registry_lock);
+	rt->next = registry;
+	registry = rt;
+	pthread_mutex_unlock(&registry_lock);
+}
+
+static void registry_del(struct ring_thread *rt)
+{
+	struct ring_thread **pp;
+
+	pthread_mutex_lock(&registry_lock);
+	for (pp = &registry; *pp; pp = &(*pp)->next) {
+		if (*pp == rt) {
+			*pp = rt->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&registry_lock);
+}
+
+/* Unmap and close without submitting anything: safe in a fork child too. */
+static void ring_forget(struct ring_thread *rt)
+{
+	if (rt->hidden_fd >= 0)
+		owned_set(rt->hidden_fd, false);
+	if (atomic_load(&rt->lost))
+		rt->uring.ring_fd = -1;	/* that number is the application's */
+	io_uring_queue_exit(&rt->uring);
+	rt->hidden_fd = -1;
+	atomic_store(&rt->lost, false);
+}
+
+static void ring_free(struct ring_thread *rt, int next_state)
+{
+	registry_del(rt);
+	ring_forget(rt);
+	rt->state = next_state;
+	rt->retry = RING_RETRY;
+}
+
+static void ring_thread_exit(void *arg)
+{
+	struct ring_thread *rt = arg;
+
+	if (rt->state == RT_READY)
+		ring_free(rt, RT_EXITING);
+	rt->state = RT_EXITING;
+}
+
+static void ring_key_init(void)
+{
+	pthread_key_create(&ring_key, ring_thread_exit);
+}
+
+static void probe_ops(struct io_uring *r)
+{
+	struct {
+		struct io_uring_probe p;
+		struct io_uring_probe_op ops[256];
+	} pr;
+	uint64_t ops[4] = { 0 };
+	unsigned i;
+
+	memset(&pr, 0, sizeof(pr));
+	if (io_uring_register_probe(r, &pr.p, 256) < 0)
+		return;	/* before 5.6: no op is known to work */
+	for (i = 0; i < pr.p.ops_len && i < 256; i++)
+		if (pr.p.ops[i].flags & IO_URING_OP_SUPPORTED)
+			ops[pr.p.ops[i].op / 64] |= 1ULL << (pr.p.ops[i].op % 64);
+	for (i = 0; i < 4; i++)
+		atomic_store((_Atomic uint64_t *)&ring_caps.ops[i], ops[i]);
+}
+
+void ring_disable_op(unsigned op)
+{
+	if (op < 256)
+		atomic_fetch_and((_Atomic uint64_t *)&ring_caps.ops[op / 64],
+				 ~(1ULL << (op % 64)));
+}
+
+/*
+ * Move the ring fd out of the range the application allocates from: near
+ * the top of RLIMIT_NOFILE, where only a program that dup2()s to fixed high
+ * numbers would look, and those calls are watched (intercept/fd.c).
+ */
+static int hide_fd_high(struct io_uring *r)
+{
+	struct rlimit rl;
+	long lo, fd;
+
+	if (syscall(SYS_getrlimit, RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < 128)
+		return -EMFILE;
+	lo = (long)(rl.rlim_cur > OWNED_MAX ? OWNED_MAX : rl.rlim_cur) - 64;
+	fd = syscall(SYS_fcntl, r->ring_fd, F_DUPFD_CLOEXEC, lo);
+	if (fd < 0)
+		return -errno;
+	syscall(SYS_close, r->ring_fd);
+	r->ring_fd = (int)fd;
+	r->enter_ring_fd = (int)fd;
+	owned_set((int)fd, true);
+	return (int)fd;
+}
+
+static int ring_create(struct ring_thread *rt)
+{
+	struct io_uring_params p;
+	unsigned i = atomic_load(&setup_choice);
+	int ret;
+
+	for (;;) {
+		memset(&p, 0, sizeof(p));
+		p.flags = setup_candidates[i];
+		ret = io_uring_queue_init_params(RING_ENTRIES, &rt->uring, &p);
+		if (ret != -EINVAL || i + 1 >= NR_CANDIDATES)
+			break;
+		i++;
+	}
+	if (ret < 0)
+		return ret;
+	atomic_store(&setup_choice, i);
+
+	if (!atomic_load(&caps_known)) {
+		ring_caps.setup_flags = p.flags;
+		ring_caps.features = p.features;
+		probe_ops(&rt->uring);
+	}
+	rt->hidden_fd = -1;
+	atomic_store(&rt->lost, false);
+	/*
+	 * Keep the fd away from the application: enter by registered index
+	 * and close the fd itself (liburing 2.3 does not do this for us).
+	 */
+	if (io_uring_register_ring_fd(&rt->uring) == 1) {
+		syscall(SYS_close, rt->uring.ring_fd);
+		rt->uring.ring_fd = -1;
+		ring_caps.reg_ring_fd = true;
+	} else {
+		ret = hide_fd_high(&rt->uring);
+		if (ret < 0) {
+			io_uring_queue_exit(&rt->uring);
+			return ret;
+		}
+		rt->hidden_fd = ret;
+	}
+	atomic_store(&caps_known, true);
+	return 0;
+}
+
+struct ring_thread *ring_get(int *err, int *setup_errno)
+{
+	struct ring_thread *rt = &tls_ring;
+	int ret;
+
+	if (unlikely(rt->busy)) {
+		*err = RING_E_BUSY;
+		return NULL;
+	}
+	rt->busy = 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (likely(rt->state == RT_READY)) {
+		if (likely(rt->gen == atomic_load_explicit(&ring_gen,
+						memory_order_relaxed) &&
+			   !atomic_load_explicit(&rt->lost,
+						 memory_order_relaxed)))
+			return rt;
+		ring_free(rt, RT_NONE);
+	}
+	if (rt->state == RT_EXITING) {
+		*err = RING_E_EXITING;
+		goto out;
+	}
+	if (rt->state == RT_FAILED && --rt->retry) {
+		*err = RING_E_RETRY;
+		goto out;
+	}
+	ret = ring_create(rt);
+	if (ret < 0) {
+		rt->state = RT_FAILED;
+		rt->retry = RING_RETRY;
+		*err = RING_E_SETUP;
+		*setup_errno = -ret;
+		goto out;
+	}
+	pthread_once(&ring_key_once, ring_key_init);
+	pthread_setspecific(ring_key, rt);
+	rt->gen = atomic_load(&ring_gen);
+	rt->state = RT_READY;
+	registry_add(rt);
+	stat_add(&shim_stats.rings, 1);
+	return rt;
+out:
+	ring_put(rt);
+	return NULL;
+}
+
+static void link_timeout(struct ring_thread *rt,
+			 const struct __kernel_timespec *ts)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&rt->uring);
+
+	rt->op_sqe->flags |= IOSQE_IO_LINK;
+	io_uring_prep_link_timeout(sqe, (struct __kernel_timespec *)ts, 0);
+	io_uring_sqe_set_data64(sqe, TAG_TIMEOUT);
+}
+
+static int submit_cancel(struct ring_thread *rt)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&rt->uring);
+	int ret;
+
+	io_uring_prep_cancel64(sqe, TAG_OP, 0);
+	io_uring_sqe_set_data64(sqe, TAG_CANCEL);
+	do {
+		stat_add(&shim_stats.enter, 1);
+		ret = io_uring_submit(&rt->uring);
+	} while (ret == -EINTR);
+	return ret;
+}
+
+/* One CQE, waiting for it if there is none; -EINTR when a signal came. */
+static int next_cqe(struct ring_thread *rt, struct io_uring_cqe **cqe)
+{
+	if (io_uring_peek_cqe(&rt->uring, cqe) == 0)
+		return 0;
+	stat_add(&shim_stats.enter, 1);
+	return io_uring_wait_cqe(&rt->uring, cqe);
+}
+
+int ring_run(struct ring_thread *rt, const struct ring_wait *w, int *res,
+	     unsigned *done)
+{
+	bool op_done = false, to_pending, cancelled = false, cancel_cqe = false;
+	struct io_uring_cqe *cqe;
+	int ret, nr;
+
+	to_pending = w && w->timeout;
+	if (to_pending)
+		link_timeout(rt, w->timeout);
+	io_uring_sqe_set_data64(rt->op_sqe, TAG_OP);
+	nr = to_pending ? 2 : 1;
+	stat_add(&shim_stats.enter, 1);
+	ret = io_uring_submit_and_wait(&rt->uring, 1);
+	if (ret < nr) {
+		/*
+		 * Nothing ran (SUBMIT_ALL: all or an error). The SQEs may still
+		 * sit in the SQ ring, so this ring is done for.
+		 */
+		ring_free(rt, RT_FAILED);
+		return ret < 0 ? ret : -EAGAIN;
+	}
+	*done = 0;
+	while (!op_done || to_pending) {
+		ret = next_cqe(rt, &cqe);
+		if (ret == -EINTR || ret == -ETIME) {
+			if (!cancelled && !op_done && w && w->intr &&
+			    w->intr(w->arg)) {
+				cancelled = true;
+				*done |= RING_DONE_CANCELLED;
+				if (submit_cancel(rt) < 0)
+					cancelled = false;
+				else
+					cancel_cqe = true;
+			}
+			continue;
+		}
+		if (ret < 0) {
+			/* The ring itself went away; the op cannot be reaped. */
+			ring_free(rt, RT_FAILED);
+			*res = -EINTR;
+			return 0;
+		}
+		switch (io_uring_cqe_get_data64(cqe)) {
+		case TAG_OP:
+			*res = cqe->res;
+			op_done = true;
+			break;
+		case TAG_TIMEOUT:
+			if (cqe->res == -ETIME)
+				*done |= RING_DONE_TIMEOUT;
+			to_pending = false;
+			break;
+		case TAG_CANCEL:
+			cancel_cqe = false;
+			break;
+		}
+		io_uring_cqe_seen(&rt->uring, cqe);
+	}
+	/* A cancel CQE may still be on its way; reap it so none is left. */
+	while (cancel_cqe) {
+		ret = next_cqe(rt, &cqe);
+		if (ret == -EINTR || ret == -ETIME)
+			continue;
+		if (ret < 0)
+			break;
+		if (io_uring_cqe_get_data64(cqe) == TAG_CANCEL)
+			cancel_cqe = false;
+		io_uring_cqe_seen(&rt->uring, cqe);
+	}
+	return 0;
+}
+
+void ring_fork_prepare(void)
+{
+	pthread_mutex_lock(&registry_lock);
+}
+
+void ring_fork_parent(void)
+{
+	pthread_mutex_unlock(&registry_lock);
+}
+
+/*
+ * The child must never submit on an inherited ring (it would corrupt the
+ * parent's view). Unmap every ring, including those of threads that do not
+ * exist in the child, and let this thread create a fresh one when needed.
+ */
+void ring_fork_child(void)
+{
+	struct ring_thread *rt, *next;
+
+	pthread_mutex_init(&registry_lock, NULL);
+	for (rt = registry; rt; rt = next) {
+		next = rt->next;
+		ring_forget(rt);
+		rt->state = RT_NONE;
+		rt->next = NULL;
+	}
+	registry = NULL;
+	memset(owned, 0, sizeof(owned));
+	atomic_fetch_add(&ring_gen, 1);
+	if (tls_ring.state != RT_EXITING)
+		tls_ring.state = RT_NONE;
+	tls_ring.busy = 0;
+}

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Per-thread io_uring rings over liburing. One op is in flight at a time per
+ * thread and nothing is ever left in flight when control returns to the
+ * application. This layer knows io_uring, not libc: the interposers in
+ * intercept/ prepare the SQE and translate the result.
+ */
+#ifndef SHIM_RING_H
+#define SHIM_RING_H
+
+#include <liburing.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Flags newer than liburing 2.3's headers. */
+#ifndef IORING_ACCEPT_DONTWAIT
+#define IORING_ACCEPT_DONTWAIT (1U << 1)
+#endif
+
+enum ring_state {
+	RT_NONE,	/* no ring yet: created at the first routed call */
+	RT_READY,
+	RT_FAILED,	/* creation failed; retried after a while */
+	RT_EXITING,	/* thread is exiting: no new ring */
+};
+
+struct ring_thread {
+	struct io_uring uring;
+	struct io_uring_sqe *op_sqe;
+	int state;
+	volatile sig_atomic_t busy;	/* set while this thread is inside */
+	unsigned retry;			/* calls until a failed setup is retried */
+	unsigned gen;			/* fork generation the ring belongs to */
+	int hidden_fd;			/* ring fd kept high (pre-5.18), or -1 */
+	_Atomic bool lost;		/* the application replaced hidden_fd */
+	struct ring_thread *next;	/* registry, for the fork child */
+};
+
+struct ring_caps {
+	unsigned setup_flags;	/* what the first successful setup used */
+	unsigned features;
+	bool reg_ring_fd;	/* IORING_REGISTER_RING_FDS works (5.18) */
+	uint64_t ops[4];	/* opcodes the kernel supports */
+};
+
+extern struct ring_caps ring_caps;
+
+/* Why ring_get() returned NULL. */
+enum ring_err {
+	RING_E_BUSY = 1,	/* re-entered from a signal handler */
+	RING_E_EXITING,
+	RING_E_RETRY,		/* earlier setup failure, not retried yet */
+	RING_E_SETUP,		/* setup failed now: see *setup_errno */
+};
+
+/*
+ * Timeouts and interruption for ops that may wait. intr() is called when a
+ * signal interrupted the wait; returning true cancels the op.
+ */
+struct ring_wait {
+	const struct __kernel_timespec *timeout;	/* linked timeout or NULL */
+	bool (*intr)(void *arg);
+	void *arg;
+};
+
+/* What ring_run() observed besides the op's result. */
+enum {
+	RING_DONE_TIMEOUT = 1 << 0,	/* the linked timeout fired */
+	RING_DONE_CANCELLED = 1 << 1,	/* intr() asked for cancellation */
+};
+
+struct ring_thread *ring_get(int *err, int *setup_errno);
+
+static inline void ring_put(struct ring_thread *rt)
+{
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	rt->busy = 0;
+}
+
+static inline struct io_uring_sqe *ring_sqe(struct ring_thread *rt)
+{
+	rt->op_sqe = io_uring_get_sqe(&rt->uring);
+	return rt->op_sqe;
+}
+
+/*
+ * Submit the prepared op and reap its completion (and any linked timeout or
+ * cancel). Returns 0 with *res set, or a negative errno when the op could not
+ * be submitted: then it never ran and the caller may use libc instead.
+ */
+int ring_run(struct ring_thread *rt, const struct ring_wait *w, int *res,
+	     unsigned *done);
+
+static inline bool ring_op_supported(unsigned op)
+{
+	return op < 256 && (ring_caps.ops[op / 64] >> (op % 64)) & 1;
+}
+
+void ring_disable_op(unsigned op);
+bool ring_owns_fd(int fd);
+void ring_fd_taken(int fd);
+void ring_fork_prepare(void);
+void ring_fork_parent(void);
+void ring_fork_child(void);
+
+#endif

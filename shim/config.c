@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT */
+/* Configuration from the environment, read once at start-up. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "shim/shim.h"
+
+struct shim_config shim_cfg = {
+	.log_level = LOG_OFF,
+	.route = ROUTE_DEFAULT,
+};
+
+static const struct {
+	const char *name;
+	unsigned bits;
+} route_names[] = {
+	{ "socket", ROUTE_SOCKET },
+	{ "pipe", ROUTE_PIPE },
+	{ "file-read", ROUTE_FILE_READ },
+	{ "file-write", ROUTE_FILE_WRITE | ROUTE_FILE_WRITE_NOWAIT },
+	{ "file", ROUTE_FILE_READ | ROUTE_FILE_WRITE | ROUTE_FILE_WRITE_NOWAIT },
+	{ "other", ROUTE_OTHER },
+	{ "all", ~0U },
+	{ "none", 0 },
+	{ "default", ROUTE_DEFAULT },
+};
+
+static int route_lookup(const char *w, size_t len, unsigned *bits)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(route_names) / sizeof(route_names[0]); i++) {
+		if (strlen(route_names[i].name) == len &&
+		    !memcmp(route_names[i].name, w, len)) {
+			*bits = route_names[i].bits;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/*
+ * SHIM_ROUTE: a comma list. Plain words replace the default set; words with
+ * a leading '+' or '-' add to or remove from it ("-pipe", "+file-write").
+ */
+static void parse_route(const char *s)
+{
+	unsigned set = 0, add = 0, del = 0, bits;
+	bool absolute = false;
+	const char *w = s;
+
+	while (*w) {
+		size_t len = strcspn(w, ",");
+		char sign = 0;
+		const char *name = w;
+
+		if (*name == '+' || *name == '-') {
+			sign = *name++;
+			len--;
+		}
+		if (len && route_lookup(name, len, &bits) == 0) {
+			if (sign == '+')
+				add |= bits;
+			else if (sign == '-')
+				del |= bits;
+			else {
+				set |= bits;
+				absolute = true;
+			}
+		} else if (len) {
+			shim_warn("SHIM_ROUTE: unknown word '%.*s' ignored "
+				  "(known: socket pipe file-read file-write "
+				  "file other all none default)", (int)len, name);
+		}
+		w += len + (sign ? 1 : 0);
+		if (*w == ',')
+			w++;
+	}
+	shim_cfg.route = ((absolute ? set : ROUTE_DEFAULT) | add) & ~del;
+}
+
+static int parse_level(const char *s)
+{
+	static const char *const names[] = {
+		"off", "error", "warn", "info", "debug"
+	};
+	int i;
+
+	for (i = 0; i < 5; i++)
+		if (!strcmp(s, names[i]))
+			return i;
+	if (s[0] >= '0' && s[0] <= '4' && !s[1])
+		return s[0] - '0';
+	return -1;
+}
+
+void shim_config_load(void)
+{
+	const char *s;
+
+	/* The log level first, so the other parsers can complain. */
+	s = getenv("SHIM_LOG");
+	if (s && *s) {
+		int lvl = parse_level(s);
+
+		if (lvl < 0) {
+			shim_cfg.log_level = LOG_WARN;
+			shim_warn("SHIM_LOG: unknown level '%s' (use error, "
+				  "warn, info or debug); using warn", s);
+		} else {
+			shim_cfg.log_level = lvl;
+		}
+	}
+	s = getenv("SHIM_DISABLE");
+	if (s && *s && strcmp(s, "0"))
+		shim_cfg.disable = true;
+	s = getenv("SHIM_ROUTE");
+	if (s && *s)
+		parse_route(s);
+	s = getenv("SHIM_STATS");
+	if (s && *s) {
+		if (strlen(s) >= sizeof(shim_cfg.stats_path) - 32)
+			shim_warn("SHIM_STATS: path too long, statistics off");
+		else
+			strcpy(shim_cfg.stats_path, s);
+	}
+}

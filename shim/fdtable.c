@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What each fd is, learned once with fstat and forgotten when the fd is
+ * closed or replaced through an interposed call.
+ *
+ * The table can go stale: glibc's internal close/open (fclose, fopen) never
+ * pass through the shim, so a number may be reused behind its back. That is
+ * safe by construction: the ring is only ever asked to do an op that cannot
+ * wait (RWF_NOWAIT, MSG_DONTWAIT), and anything that would wait, or that the
+ * kernel refuses for this file, goes to the real libc function. A stale
+ * class can cost a wasted attempt, never a changed result. The one place the
+ * class decides semantics, continuing a short regular-file read, checks the
+ * file type again (fd_is_regular).
+ */
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "shim/shim.h"
+
+#define FD_TAB_MAX 65536
+#define XFS_SUPER_MAGIC   0x58465342
+#define BTRFS_SUPER_MAGIC 0x9123683E
+
+static _Atomic uint8_t fd_tab[FD_TAB_MAX];
+
+static enum fd_class classify_file(int fd)
+{
+	struct statfs sfs;
+
+	/* Buffered writes stay inline only where the fs does async writes. */
+	if (syscall(SYS_fstatfs, fd, &sfs) == 0 &&
+	    (sfs.f_type == XFS_SUPER_MAGIC || sfs.f_type == BTRFS_SUPER_MAGIC))
+		return FD_FILE_NOWAIT;
+	return FD_FILE;
+}
+
+static enum fd_class classify(int fd)
+{
+	struct stat st;
+
+	if (syscall(SYS_fstat, fd, &st) < 0)
+		return FD_UNKNOWN;
+	switch (st.st_mode & S_IFMT) {
+	case S_IFIFO:
+		return FD_PIPE;
+	case S_IFSOCK:
+		return FD_SOCKET;
+	case S_IFREG:
+		return classify_file(fd);
+	default:
+		return FD_OTHER;
+	}
+}
+
+enum fd_class fd_class_get(int fd)
+{
+	enum fd_class cls;
+
+	if ((unsigned)fd >= FD_TAB_MAX)
+		return fd < 0 ? FD_UNKNOWN : classify(fd);
+	cls = atomic_load_explicit(&fd_tab[fd], memory_order_relaxed);
+	if (likely(cls != FD_UNKNOWN))
+		return cls;
+	cls = classify(fd);
+	if (cls != FD_UNKNOWN)
+		atomic_store_explicit(&fd_tab[fd], cls, memory_order_relaxed);
+	return cls;
+}
+
+void fd_set_class(int fd, enum fd_class cls)
+{
+	if ((unsigned)fd < FD_TAB_MAX)
+		atomic_store_explicit(&fd_tab[fd], cls, memory_order_relaxed);
+}
+
+void fd_forget(int fd)
+{
+	fd_set_class(fd, FD_UNKNOWN);
+}
+
+void fd_forget_range(unsigned int lo, unsigned int hi)
+{
+	unsigned int fd;
+
+	if (hi >= FD_TAB_MAX)
+		hi = FD_TAB_MAX - 1;
+	for (fd = lo; fd <= hi; fd++)
+		atomic_store_explicit(&fd_tab[fd], FD_UNKNOWN,
+				      memory_order_relaxed);
+}
+
+bool fd_is_regular(int fd)
+{
+	struct stat st;
+
+	return syscall(SYS_fstat, fd, &st) == 0 && S_ISREG(st.st_mode);
+}

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Start-up and the process-wide mode. The constructor resolves the real
+ * functions and reads the environment; rings are created lazily, per thread,
+ * at the first call that is routed, so a program that never does routed I/O
+ * pays for no ring at all.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ring/ring.h"
+#include "shim/real.h"
+#include "shim/shim.h"
+
+_Atomic int shim_mode = MODE_UNKNOWN;
+const char *shim_mode_why = "no routed call yet";
+char shim_exe[64] = "?";
+
+/* 0: not started, 1: running (on some thread), 2: done */
+static _Atomic int init_state;
+
+static void exe_name(void)
+{
+	extern char *program_invocation_short_name;
+	const char *s = program_invocation_short_name;
+	size_t i;
+
+	if (!s || !*s)
+		return;
+	/* Only printable, JSON-safe characters go into the statistics. */
+	for (i = 0; s[i] && i < sizeof(shim_exe) - 1; i++)
+		shim_exe[i] = (s[i] == '"' || s[i] == '\\' ||
+			       (unsigned char)s[i] < 0x20) ? '_' : s[i];
+	shim_exe[i] = '\0';
+}
+
+void shim_init(void)
+{
+	int expected = 0;
+
+	if (!atomic_compare_exchange_strong(&init_state, &expected, 1))
+		return;	/* done, or under way here or on another thread */
+	shim_real_resolve();
+	shim_config_load();
+	exe_name();
+	shim_fork_init();
+	if (shim_cfg.disable) {
+		shim_mode = MODE_DISABLED;
+		shim_mode_why = "SHIM_DISABLE";
+	}
+	atomic_store(&init_state, 2);
+	shim_debug("loaded into %s%s", shim_exe,
+		   shim_cfg.disable ? " (disabled)" : "");
+}
+
+bool shim_ready(void)
+{
+	if (likely(atomic_load_explicit(&init_state, memory_order_acquire) == 2))
+		return true;
+	shim_init();
+	return atomic_load(&init_state) == 2;
+}
+
+void shim_set_passthrough(const char *why)
+{
+	int old = atomic_exchange(&shim_mode, MODE_PASSTHROUGH);
+
+	if (old != MODE_PASSTHROUGH) {
+		shim_mode_why = why;
+		shim_info("%s -> pass-through: every call goes to libc", why);
+	}
+}
+
+void shim_set_ring_mode(void)
+{
+	int expected = MODE_UNKNOWN;
+
+	if (atomic_compare_exchange_strong(&shim_mode, &expected, MODE_RING)) {
+		shim_mode_why = "ok";
+		shim_info("io_uring rings: setup flags 0x%x, features 0x%x, "
+			  "ring fd %s, route 0x%x", ring_caps.setup_flags,
+			  ring_caps.features, ring_caps.reg_ring_fd ?
+			  "registered and closed" : "kept high",
+			  shim_cfg.route);
+	}
+}
+
+__attribute__((constructor)) static void shim_ctor(void)
+{
+	shim_init();
+}
+
+__attribute__((destructor)) static void shim_dtor(void)
+{
+	shim_stats_write();
+}

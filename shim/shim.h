@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The spine of libshim: configuration, statistics, logging, the fd table
+ * and the process-wide mode. Everything here is internal (hidden); only the
+ * interposed libc entry points in intercept/ are exported, with SHIM_EXPORT.
+ */
+#ifndef SHIM_SHIM_H
+#define SHIM_SHIM_H
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define SHIM_EXPORT __attribute__((visibility("default")))
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* The kernel clamps every read/write to this; larger counts go to libc. */
+#define SHIM_MAX_RW 0x7ffff000UL
+
+/* Call families, as counted and as named in the statistics. */
+enum shim_call {
+	C_READ, C_PREAD, C_READV, C_PREADV,
+	C_WRITE, C_PWRITE, C_WRITEV, C_PWRITEV,
+	C_ACCEPT, C_CONNECT,
+	C_SEND, C_SENDTO, C_SENDMSG,
+	C_RECV, C_RECVFROM, C_RECVMSG,
+	C__NR
+};
+
+/* Why a call went to the real libc function. */
+enum shim_why {
+	W_PASSTHROUGH,	/* io_uring refused for the process */
+	W_DISABLED,	/* SHIM_DISABLE or a process filter */
+	W_EARLY,	/* before the shim was initialised */
+	W_REENTRY,	/* signal handler interrupted the shim on this thread */
+	W_FDTYPE,	/* fd type not routed (SHIM_ROUTE, tty, /proc, ...) */
+	W_WOULDBLOCK,	/* the ring said EAGAIN: the kernel waits in libc */
+	W_UNSUPPORTED,	/* op or flag missing in this kernel */
+	W_FLAGS,	/* flags the shim does not translate */
+	W_ARGS,		/* arguments libc must judge (size 0, huge, bad fd) */
+	W_RINGERR,	/* the ring could not be created or entered */
+	W_VFORK,	/* inside a vfork child: the parent's ring is off limits */
+	W__NR
+};
+
+/* Process mode, decided at the first routed call. */
+enum shim_mode {
+	MODE_UNKNOWN,	/* nothing probed yet */
+	MODE_RING,
+	MODE_PASSTHROUGH,
+	MODE_DISABLED,
+};
+
+/* What kind of file an fd refers to, as far as routing is concerned. */
+enum fd_class {
+	FD_UNKNOWN = 0,
+	FD_PIPE,	/* pipe or FIFO */
+	FD_SOCKET,
+	FD_FILE,	/* regular file; writes punt to io-wq on this fs */
+	FD_FILE_NOWAIT,	/* regular file on a fs with async buffered writes */
+	FD_OTHER,	/* tty, character device, /proc, eventfd, ... */
+};
+
+/* Route bits for SHIM_ROUTE. */
+enum {
+	ROUTE_SOCKET	 = 1 << 0,
+	ROUTE_PIPE	 = 1 << 1,
+	ROUTE_FILE_READ	 = 1 << 2,
+	ROUTE_FILE_WRITE = 1 << 3,	/* every regular-file write */
+	ROUTE_FILE_WRITE_NOWAIT = 1 << 4, /* only where writes stay inline */
+	ROUTE_OTHER	 = 1 << 5,
+};
+#define ROUTE_DEFAULT (ROUTE_SOCKET | ROUTE_PIPE | ROUTE_FILE_READ | \
+		       ROUTE_FILE_WRITE_NOWAIT)
+
+enum shim_log_level { LOG_OFF, LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
+
+struct shim_config {
+	bool disable;
+	int log_level;
+	unsigned route;
+	char stats_path[4000];
+};
+
+extern struct shim_config shim_cfg;
+extern _Atomic int shim_mode;
+
+/* config.c */
+void shim_config_load(void);
+
+/* log.c */
+void shim_log(int level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+#define shim_err(...)	 shim_log(LOG_ERROR, __VA_ARGS__)
+#define shim_warn(...)	 shim_log(LOG_WARN, __VA_ARGS__)
+#define shim_info(...)	 shim_log(LOG_INFO, __VA_ARGS__)
+#define shim_debug(...)	 shim_log(LOG_DEBUG, __VA_ARGS__)
+const char *shim_errname(int err);
+
+/* stats.c */
+struct shim_stats {
+	_Atomic uint64_t ring[C__NR];
+	_Atomic uint64_t real[C__NR];
+	_Atomic uint64_t bytes[C__NR];
+	_Atomic uint64_t why[W__NR];
+	_Atomic uint64_t enter;
+	_Atomic uint64_t rings;
+};
+extern struct shim_stats shim_stats;
+extern const char *const shim_call_names[C__NR];
+extern const char *const shim_why_names[W__NR];
+
+static inline void stat_add(_Atomic uint64_t *c, uint64_t n)
+{
+	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+static inline void stat_ring(enum shim_call call, long bytes)
+{
+	stat_add(&shim_stats.ring[call], 1);
+	if (bytes > 0)
+		stat_add(&shim_stats.bytes[call], (uint64_t)bytes);
+}
+
+static inline void stat_real(enum shim_call call, enum shim_why why)
+{
+	stat_add(&shim_stats.real[call], 1);
+	stat_add(&shim_stats.why[why], 1);
+}
+
+void shim_stats_reset(void);
+void shim_stats_write(void);
+
+/* init.c */
+extern char shim_exe[64];
+extern const char *shim_mode_why;
+void shim_init(void);
+bool shim_ready(void);
+void shim_set_passthrough(const char *why);
+void shim_set_ring_mode(void);
+
+/* fdtable.c */
+enum fd_class fd_class_get(int fd);
+void fd_forget(int fd);
+void fd_forget_range(unsigned int lo, unsigned int hi);
+void fd_set_class(int fd, enum fd_class cls);
+bool fd_is_regular(int fd);
+
+/* fork.c */
+void shim_fork_init(void);
+void shim_after_fork_child(void);
+extern __thread volatile int shim_in_vfork;
+
+#endif
