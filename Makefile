@@ -7,7 +7,7 @@ CFLAGS   ?= -O2 -g
 CWARN    := -Wall -Wextra $(WERROR) -Wno-unused-parameter
 SHIM_CFLAGS := -std=gnu11 -fPIC -fvisibility=hidden -ftls-model=initial-exec \
 	-fno-strict-aliasing -D_GNU_SOURCE -I. $(CWARN)
-LIBURING_A ?= $(firstword $(wildcard /usr/lib/$(shell $(CC) -dumpmachine)/liburing.a \
+LIBURING_A ?= $(firstword $(wildcard /usr/lib/$(shell gcc -dumpmachine 2>/dev/null)/liburing.a \
 	/usr/lib/liburing.a /usr/local/lib/liburing.a))
 SHIM_LDFLAGS := -shared -Wl,--exclude-libs,ALL -Wl,-z,now -Wl,-z,relro
 

@@ -141,9 +141,11 @@ static void ring_key_init(void)
 
 static void probe_ops(struct io_uring *r)
 {
-	struct {
+	/* No malloc (io_uring_get_probe would): the probe lives here. */
+	union {
 		struct io_uring_probe p;
-		struct io_uring_probe_op ops[256];
+		char buf[sizeof(struct io_uring_probe) +
+			 256 * sizeof(struct io_uring_probe_op)];
 	} pr;
 	uint64_t ops[4] = { 0 };
 	unsigned i;
