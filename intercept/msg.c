@@ -27,7 +27,8 @@ static void raise_sigpipe(void)
 	syscall(SYS_tgkill, syscall(SYS_getpid), syscall(SYS_gettid), SIGPIPE);
 }
 
-static struct ring_thread *sk_begin(struct sk *q, const struct msghdr *m)
+static struct ring_thread *sk_begin(struct sk *q, const struct msghdr *m,
+				    unsigned opcode)
 {
 	bool ok = true;
 
@@ -53,7 +54,7 @@ static struct ring_thread *sk_begin(struct sk *q, const struct msghdr *m)
 		route_skip(q->call, W_FDTYPE);
 		return NULL;
 	}
-	return route_begin(q->call, q->fd, q->out ? DIR_WRITE : DIR_READ);
+	return route_begin(q->call, q->fd, q->out ? DIR_WRITE : DIR_READ, opcode);
 }
 
 /* As rw_ring() in rw.c: true when *ret is final, false for libc. */
@@ -102,7 +103,7 @@ static ssize_t shim_send(int fd, const void *buf, size_t n, int flags,
 	struct ring_thread *rt;
 	long r;
 
-	rt = sk_begin(&q, NULL);
+	rt = sk_begin(&q, NULL, to ? IORING_OP_SENDMSG : IORING_OP_SEND);
 	if (rt) {
 		sqe = ring_sqe(rt);
 		if (to)
@@ -133,7 +134,7 @@ static ssize_t shim_recv(int fd, void *buf, size_t n, int flags,
 		route_skip(call, W_ARGS);
 		return real.recvfrom(fd, buf, n, flags, from, fromlen);
 	}
-	rt = sk_begin(&q, NULL);
+	rt = sk_begin(&q, NULL, from ? IORING_OP_RECVMSG : IORING_OP_RECV);
 	if (!rt)
 		return real.recvfrom(fd, buf, n, flags, from, fromlen);
 	sqe = ring_sqe(rt);
@@ -183,7 +184,7 @@ SHIM_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	struct msghdr m;
 	long r;
 
-	rt = sk_begin(&q, msg);
+	rt = sk_begin(&q, msg, IORING_OP_SENDMSG);
 	if (rt) {
 		io_uring_prep_sendmsg(ring_sqe(rt), fd, msg, flags | MSG_DONTWAIT);
 		if (sk_finish(&q, rt, &r))
@@ -207,7 +208,7 @@ SHIM_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 	struct ring_thread *rt;
 	long r;
 
-	rt = sk_begin(&q, msg);
+	rt = sk_begin(&q, msg, IORING_OP_RECVMSG);
 	if (rt) {
 		io_uring_prep_recvmsg(ring_sqe(rt), fd, msg, flags | MSG_DONTWAIT);
 		if (sk_finish(&q, rt, &r))

@@ -59,7 +59,7 @@ static bool setup_refused(int err)
 }
 
 struct ring_thread *route_begin(enum shim_call call, int fd,
-				enum route_dir dir)
+				enum route_dir dir, unsigned opcode)
 {
 	struct ring_thread *rt;
 	enum fd_class cls;
@@ -96,7 +96,12 @@ struct ring_thread *route_begin(enum shim_call call, int fd,
 	if (likely(rt)) {
 		if (unlikely(shim_mode == MODE_UNKNOWN))
 			shim_set_ring_mode();
-		return rt;
+		/* Known only once the first ring has probed the kernel. */
+		if (likely(ring_op_supported(opcode)))
+			return rt;
+		ring_put(rt);
+		route_skip(call, W_UNSUPPORTED);
+		return NULL;
 	}
 	if (err == RING_E_BUSY) {
 		route_skip(call, W_REENTRY);

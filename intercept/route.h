@@ -31,7 +31,7 @@ enum route_dir {
 #define ROUTE_IOV_MAX 64
 
 struct ring_thread *route_begin(enum shim_call call, int fd,
-				enum route_dir dir);
+				enum route_dir dir, unsigned opcode);
 bool route_run(struct ring_thread *rt, enum shim_call call,
 	       const struct ring_wait *w, int *res);
 bool route_cont_reg(int fd, long res, size_t want);

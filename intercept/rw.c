@@ -53,6 +53,7 @@ static bool rw_ring(struct rw *q, long *ret)
 	struct io_uring_sqe *sqe;
 	enum fd_class cls;
 	size_t want;
+	unsigned op;
 	int res;
 
 	q->done = 0;
@@ -65,17 +66,19 @@ static bool rw_ring(struct rw *q, long *ret)
 		route_skip(q->call, cls == FD_UNKNOWN ? W_ARGS : W_FDTYPE);
 		return false;
 	}
-	rt = route_begin(q->call, q->fd, q->write ? DIR_WRITE : DIR_READ);
+	if (q->iovcnt == 1)
+		op = q->write ? IORING_OP_WRITE : IORING_OP_READ;
+	else
+		op = q->write ? IORING_OP_WRITEV : IORING_OP_READV;
+	rt = route_begin(q->call, q->fd, q->write ? DIR_WRITE : DIR_READ, op);
 	if (!rt)
 		return false;
 	sqe = ring_sqe(rt);
 	if (q->iovcnt == 1)
-		io_uring_prep_rw(q->write ? IORING_OP_WRITE : IORING_OP_READ,
-				 sqe, q->fd, q->iov[0].iov_base,
+		io_uring_prep_rw(op, sqe, q->fd, q->iov[0].iov_base,
 				 (unsigned)q->iov[0].iov_len, (uint64_t)q->off);
 	else
-		io_uring_prep_rw(q->write ? IORING_OP_WRITEV : IORING_OP_READV,
-				 sqe, q->fd, q->iov, (unsigned)q->iovcnt,
+		io_uring_prep_rw(op, sqe, q->fd, q->iov, (unsigned)q->iovcnt,
 				 (uint64_t)q->off);
 	sqe->rw_flags = q->flags | RWF_NOWAIT;
 	if (!route_run(rt, q->call, NULL, &res))

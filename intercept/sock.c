@@ -18,7 +18,12 @@ static int shim_accept4(int fd, struct sockaddr *addr, socklen_t *len,
 	struct io_uring_sqe *sqe;
 	int dw = atomic_load_explicit(&accept_dontwait, memory_order_relaxed);
 
-	if (dw == DW_NO || !ring_op_supported(IORING_OP_ACCEPT)) {
+	if (dw == DW_UNKNOWN &&
+	    !ring_cap_allowed(RCAP_FEATURE, RF_ACCEPT_DONTWAIT)) {
+		atomic_store(&accept_dontwait, DW_NO);
+		dw = DW_NO;
+	}
+	if (dw == DW_NO) {
 		route_skip(C_ACCEPT, W_UNSUPPORTED);
 		goto libc;
 	}
@@ -26,7 +31,7 @@ static int shim_accept4(int fd, struct sockaddr *addr, socklen_t *len,
 		route_skip(C_ACCEPT, W_FDTYPE);
 		goto libc;
 	}
-	rt = route_begin(C_ACCEPT, fd, DIR_READ);
+	rt = route_begin(C_ACCEPT, fd, DIR_READ, IORING_OP_ACCEPT);
 	if (!rt)
 		goto libc;
 	sqe = ring_sqe(rt);
@@ -99,11 +104,6 @@ SHIM_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 	int saved = errno, res, fl;
 	struct ring_thread *rt;
 
-	if (!ring_op_supported(IORING_OP_CONNECT) ||
-	    !ring_op_supported(IORING_OP_LINK_TIMEOUT)) {
-		route_skip(C_CONNECT, W_UNSUPPORTED);
-		goto libc;
-	}
 	if (fd_class_get(fd) != FD_SOCKET) {
 		route_skip(C_CONNECT, W_FDTYPE);
 		goto libc;
@@ -113,9 +113,14 @@ SHIM_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 		route_skip(C_CONNECT, fl < 0 ? W_ARGS : W_WOULDBLOCK);
 		goto libc;
 	}
-	rt = route_begin(C_CONNECT, fd, DIR_WRITE);
+	rt = route_begin(C_CONNECT, fd, DIR_WRITE, IORING_OP_CONNECT);
 	if (!rt)
 		goto libc;
+	if (!ring_op_supported(IORING_OP_LINK_TIMEOUT)) {
+		ring_put(rt);
+		route_skip(C_CONNECT, W_UNSUPPORTED);
+		goto libc;
+	}
 	io_uring_prep_connect(ring_sqe(rt), fd, addr, len);
 	if (!route_run(rt, C_CONNECT, &w, &res))
 		goto libc;

@@ -156,6 +156,7 @@ static void probe_ops(struct io_uring *r)
 	for (i = 0; i < pr.p.ops_len && i < 256; i++)
 		if (pr.p.ops[i].flags & IO_URING_OP_SUPPORTED)
 			ops[pr.p.ops[i].op / 64] |= 1ULL << (pr.p.ops[i].op % 64);
+	ring_caps_apply_profile(ops);
 	for (i = 0; i < 4; i++)
 		atomic_store((_Atomic uint64_t *)&ring_caps.ops[i], ops[i]);
 }
@@ -196,6 +197,8 @@ static int ring_create(struct ring_thread *rt)
 	unsigned i = atomic_load(&setup_choice);
 	int ret;
 
+	while (!ring_setup_allowed(setup_candidates[i]))
+		i++;	/* the last candidate, 0, is always allowed */
 	for (;;) {
 		memset(&p, 0, sizeof(p));
 		p.flags = setup_candidates[i];
@@ -219,7 +222,8 @@ static int ring_create(struct ring_thread *rt)
 	 * Keep the fd away from the application: enter by registered index
 	 * and close the fd itself (liburing 2.3 does not do this for us).
 	 */
-	if (io_uring_register_ring_fd(&rt->uring) == 1) {
+	if (ring_cap_allowed(RCAP_FEATURE, RF_REG_RING_FD) &&
+	    io_uring_register_ring_fd(&rt->uring) == 1) {
 		syscall(SYS_close, rt->uring.ring_fd);
 		rt->uring.ring_fd = -1;
 		ring_caps.reg_ring_fd = true;

@@ -46,6 +46,29 @@ struct ring_caps {
 
 extern struct ring_caps ring_caps;
 
+/* The capability table (caps.c): what exists since which kernel. */
+enum { RCAP_OP, RCAP_SETUP, RCAP_FEATURE };
+enum ring_feature {
+	RF_REG_RING_FD = 1,
+	RF_ACCEPT_MULTISHOT,
+	RF_PBUF_RING,
+	RF_RECV_MULTISHOT,
+	RF_SYNC_CANCEL,
+	RF_ACCEPT_DONTWAIT,
+};
+struct ring_cap {
+	const char *name;
+	unsigned kind;
+	unsigned value;		/* opcode, setup flag or enum ring_feature */
+	unsigned kver;		/* major << 8 | minor */
+};
+extern const struct ring_cap ring_cap_table[];
+extern unsigned ring_kernel_limit;
+bool ring_cap_allowed(unsigned kind, unsigned value);
+bool ring_setup_allowed(unsigned flags);
+void ring_caps_apply_profile(uint64_t ops[4]);
+int ring_parse_kernel(const char *s, unsigned *kv);
+
 /* Why ring_get() returned NULL. */
 enum ring_err {
 	RING_E_BUSY = 1,	/* re-entered from a signal handler */

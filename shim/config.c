@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ring/ring.h"
 #include "shim/shim.h"
 
 struct shim_config shim_cfg = {
@@ -117,6 +118,12 @@ void shim_config_load(void)
 	s = getenv("SHIM_ROUTE");
 	if (s && *s)
 		parse_route(s);
+	s = getenv("SHIM_KERNEL");
+	if (s && *s) {
+		if (ring_parse_kernel(s, &ring_kernel_limit) < 0)
+			shim_warn("SHIM_KERNEL: '%s' is not a version like 5.15 "
+				  "or 6.1; ignored", s);
+	}
 	s = getenv("SHIM_STATS");
 	if (s && *s) {
 		if (strlen(s) >= sizeof(shim_cfg.stats_path) - 32)
