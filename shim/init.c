@@ -49,6 +49,8 @@ void shim_init(void)
 		shim_mode_why = "SHIM_DISABLE";
 	}
 	atomic_store(&init_state, 2);
+	if (getenv("SHIM_CHECK"))
+		shim_check_report();
 	shim_debug("loaded into %s%s", shim_exe,
 		   shim_cfg.disable ? " (disabled)" : "");
 }

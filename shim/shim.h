@@ -142,6 +142,7 @@ void shim_init(void);
 bool shim_ready(void);
 void shim_set_passthrough(const char *why);
 void shim_set_ring_mode(void);
+void shim_check_report(void);
 
 /* fdtable.c */
 enum fd_class fd_class_get(int fd);

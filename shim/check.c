@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * SHIM_CHECK=1 (shim-run --check): report what this machine offers the
+ * shim, on stdout, from a real probe: ring setup, flags, opcodes, features,
+ * and what will be routed. The host program then runs as usual.
+ */
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "ring/ring.h"
+#include "shim/shim.h"
+
+static void out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void out(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(buf) - 1)
+		n = sizeof(buf) - 1;
+	if (n > 0)
+		syscall(SYS_write, 1, buf, (size_t)n);
+}
+
+static const char *kv_str(unsigned kv, char *buf, size_t len)
+{
+	snprintf(buf, len, "%u.%u", kv >> 8, kv & 0xff);
+	return buf;
+}
+
+/* Try a setup flag on a throwaway ring. */
+static bool setup_works(unsigned flags)
+{
+	struct io_uring r;
+	struct io_uring_params p;
+
+	memset(&p, 0, sizeof(p));
+	p.flags = flags;
+	p.sq_thread_idle = 10;
+	if (io_uring_queue_init_params(4, &r, &p) < 0)
+		return false;
+	io_uring_queue_exit(&r);
+	return true;
+}
+
+/* IORING_ACCEPT_DONTWAIT: EAGAIN on an idle listener if known, else EINVAL. */
+static int accept_dontwait_works(struct ring_thread *rt)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct io_uring_sqe *sqe;
+	unsigned done;
+	int fd, res = -1;
+
+	fd = (int)syscall(SYS_socket, AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (syscall(SYS_bind, fd, &a, sizeof(a)) == 0 &&
+	    syscall(SYS_listen, fd, 1) == 0) {
+		sqe = ring_sqe(rt);
+		io_uring_prep_accept(sqe, fd, NULL, NULL, 0);
+		sqe->ioprio |= IORING_ACCEPT_DONTWAIT;
+		if (ring_run(rt, NULL, &res, &done) < 0)
+			res = -1;
+	}
+	syscall(SYS_close, fd);
+	return res == -EAGAIN;
+}
+
+/* For the report only: features the shim does not use yet are not tried. */
+static unsigned release_kv(const char *rel)
+{
+	unsigned major = 0, minor = 0;
+
+	if (sscanf(rel, "%u.%u", &major, &minor) != 2)
+		return 0;
+	return major << 8 | minor;
+}
+
+static const char *route_word(unsigned bit)
+{
+	return (shim_cfg.route & bit) ? "ring" : "libc";
+}
+
+void shim_check_report(void)
+{
+	char b1[16], b2[16];
+	const struct ring_cap *c;
+	struct utsname u;
+	struct ring_thread *rt;
+	int err = 0, serr = 0, dw = -1;
+
+	uname(&u);
+	out("libshim check\n  kernel: %s %s\n", u.sysname, u.release);
+	out("  profile: SHIM_KERNEL=%s\n", ring_kernel_limit ?
+	    kv_str(ring_kernel_limit, b1, sizeof(b1)) : "(unset: all the kernel has)");
+	if (shim_cfg.disable) {
+		out("  SHIM_DISABLE is set: every call goes to libc\n");
+		return;
+	}
+	rt = ring_get(&err, &serr);
+	if (!rt) {
+		out("  io_uring_setup: %s -> pass-through: every call goes to "
+		    "libc\n", err == RING_E_SETUP ? shim_errname(serr) : "failed");
+		return;
+	}
+	dw = ring_cap_allowed(RCAP_FEATURE, RF_ACCEPT_DONTWAIT) ?
+	     accept_dontwait_works(rt) : 0;
+	ring_put(rt);
+	out("  io_uring_setup: ok, setup flags 0x%x, features 0x%x\n",
+	    ring_caps.setup_flags, ring_caps.features);
+	out("  ring fd: %s\n", ring_caps.reg_ring_fd ?
+	    "registered and closed (invisible to the application)" :
+	    "kept near the top of RLIMIT_NOFILE, guarded in close/dup2/close_range");
+	out("  %-22s %-6s %s\n", "capability", "since", "here");
+	for (c = ring_cap_table; c->name; c++) {
+		const char *here;
+
+		switch (c->kind) {
+		case RCAP_OP:
+			here = ring_op_supported(c->value) ? "yes" : "no";
+			break;
+		case RCAP_SETUP:
+			here = !ring_setup_allowed(c->value) ? "hidden" :
+			       (ring_caps.setup_flags & c->value) ? "yes (used)" :
+			       c->value == IORING_SETUP_ATTACH_WQ ?
+			       (c->kver <= release_kv(u.release) ?
+				"yes (by version)" : "no (by version)") :
+			       setup_works(c->value | (c->value ==
+					IORING_SETUP_DEFER_TASKRUN ?
+					IORING_SETUP_SINGLE_ISSUER : 0)) ?
+			       "yes" : "no";
+			break;
+		default:
+			if (!ring_cap_allowed(RCAP_FEATURE, c->value))
+				here = "hidden";
+			else if (c->value == RF_REG_RING_FD)
+				here = ring_caps.reg_ring_fd ? "yes (used)" : "no";
+			else if (c->value == RF_ACCEPT_DONTWAIT)
+				here = dw > 0 ? "yes (used)" : "no";
+			else
+				here = c->kver <= release_kv(u.release) ?
+				       "yes (by version)" : "no (by version)";
+			break;
+		}
+		out("  %-22s %-6s %s\n", c->name, kv_str(c->kver, b2, sizeof(b2)),
+		    here);
+	}
+	out("  routing (SHIM_ROUTE):\n");
+	out("    sockets: %s; accept: %s; connect: %s for blocking sockets\n",
+	    route_word(ROUTE_SOCKET),
+	    (shim_cfg.route & ROUTE_SOCKET) && dw > 0 ? "ring" : "libc",
+	    route_word(ROUTE_SOCKET));
+	out("    pipes and FIFOs: %s\n", route_word(ROUTE_PIPE));
+	out("    regular-file reads: %s\n", route_word(ROUTE_FILE_READ));
+	out("    regular-file writes: %s\n",
+	    (shim_cfg.route & ROUTE_FILE_WRITE) ? "ring" :
+	    (shim_cfg.route & ROUTE_FILE_WRITE_NOWAIT) ?
+	    "ring on XFS/btrfs (inline), libc elsewhere (io-wq punt)" : "libc");
+	out("    ttys, devices, /proc, eventfd, ...: %s\n",
+	    route_word(ROUTE_OTHER));
+	out("    would-block, O_NONBLOCK EAGAIN, timeouts, signals: libc\n");
+}
