@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Configuration from the environment, read once at start-up. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,6 +96,78 @@ static int parse_level(const char *s)
 	return -1;
 }
 
+static const char *const profile_names[] = {
+	[PROFILE_EXACT] = "exact", [PROFILE_SQPOLL] = "sqpoll",
+	[PROFILE_BATCH] = "batch",
+};
+
+static void parse_profile(const char *s)
+{
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		if (!strcmp(s, profile_names[i])) {
+			shim_cfg.profile = i;
+			return;
+		}
+	}
+	shim_warn("SHIM_PROFILE: unknown profile '%s' (exact, sqpoll, batch); "
+		  "using exact", s);
+}
+
+/* Is name one of the words of a comma list? */
+bool shim_name_in_list(const char *list, const char *name)
+{
+	size_t len = strlen(name);
+	const char *w = list;
+
+	while (*w) {
+		size_t n = strcspn(w, ",");
+
+		if (n == len && !memcmp(w, name, len))
+			return true;
+		w += n;
+		if (*w == ',')
+			w++;
+	}
+	return false;
+}
+
+static const char *env(const char *name)
+{
+	const char *s = getenv(name);
+
+	return s && *s ? s : NULL;
+}
+
+/* SHIM_LOG=info: one line with the profile and every non-default setting. */
+void shim_config_banner(void)
+{
+	static const char *const vars[] = {
+		"SHIM_DISABLE", "SHIM_ROUTE", "SHIM_STATS", "SHIM_KERNEL",
+		"SHIM_STRICT", "SHIM_ONLY", "SHIM_SKIP", "SHIM_SQ_IDLE_MS",
+		"SHIM_SQ_CPU", "SHIM_SPIN_US",
+	};
+	char buf[400];
+	size_t i, n = 0;
+
+	if (shim_cfg.log_level < LOG_INFO)
+		return;
+	buf[0] = '\0';
+	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+		const char *v = env(vars[i]);
+		int m;
+
+		if (!v || n >= sizeof(buf))
+			continue;
+		m = snprintf(buf + n, sizeof(buf) - n, " %s=%s", vars[i], v);
+		if (m > 0)
+			n += (size_t)m;
+	}
+	shim_info("%s: profile %s;%s", shim_exe, profile_names[shim_cfg.profile],
+		  n ? buf : " all defaults");
+}
+
 void shim_config_load(void)
 {
 	const char *s;
@@ -118,6 +191,14 @@ void shim_config_load(void)
 	s = getenv("SHIM_ROUTE");
 	if (s && *s)
 		parse_route(s);
+	s = env("SHIM_STRICT");
+	if (s && strcmp(s, "0"))
+		shim_cfg.strict = true;
+	s = env("SHIM_PROFILE");
+	if (s)
+		parse_profile(s);
+	shim_cfg.only = env("SHIM_ONLY");
+	shim_cfg.skip = env("SHIM_SKIP");
 	s = getenv("SHIM_KERNEL");
 	if (s && *s) {
 		if (ring_parse_kernel(s, &ring_kernel_limit) < 0)

@@ -7,6 +7,8 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "ring/ring.h"
 #include "shim/real.h"
@@ -34,6 +36,25 @@ static void exe_name(void)
 	shim_exe[i] = '\0';
 }
 
+/*
+ * SHIM_ONLY/SHIM_SKIP match the name the program was started as, or the
+ * executable's own name (a script's interpreter, a symlinked tool).
+ */
+static bool name_matches(const char *list)
+{
+	char path[256], *base;
+	long n;
+
+	if (shim_name_in_list(list, shim_exe))
+		return true;
+	n = syscall(SYS_readlink, "/proc/self/exe", path, sizeof(path) - 1);
+	if (n <= 0)
+		return false;
+	path[n] = '\0';
+	base = strrchr(path, '/');
+	return shim_name_in_list(list, base ? base + 1 : path);
+}
+
 void shim_init(void)
 {
 	int expected = 0;
@@ -47,8 +68,16 @@ void shim_init(void)
 	if (shim_cfg.disable) {
 		shim_mode = MODE_DISABLED;
 		shim_mode_why = "SHIM_DISABLE";
+	} else if (shim_cfg.only && !name_matches(shim_cfg.only)) {
+		shim_mode = MODE_DISABLED;
+		shim_mode_why = "not in SHIM_ONLY";
+	} else if (shim_cfg.skip && name_matches(shim_cfg.skip)) {
+		shim_mode = MODE_DISABLED;
+		shim_mode_why = "in SHIM_SKIP";
 	}
 	atomic_store(&init_state, 2);
+	if (shim_mode != MODE_DISABLED)
+		shim_config_banner();
 	if (getenv("SHIM_CHECK"))
 		shim_check_report();
 	shim_debug("loaded into %s%s", shim_exe,
@@ -85,6 +114,19 @@ void shim_set_ring_mode(void)
 			  "registered and closed" : "kept high",
 			  shim_cfg.route);
 	}
+}
+
+/* Loud, and final: SHIM_STRICT runs must prove that the rings were used. */
+void shim_strict_fail(enum shim_call call, enum shim_why why)
+{
+	shim_cfg.log_level = shim_cfg.log_level > LOG_ERROR ? shim_cfg.log_level
+							    : LOG_ERROR;
+	shim_err("SHIM_STRICT: %s went to libc (%s%s%s); exiting with status %d",
+		 shim_call_names[call], shim_why_names[why],
+		 why == W_PASSTHROUGH ? ": " : "",
+		 why == W_PASSTHROUGH ? shim_mode_why : "", SHIM_STRICT_STATUS);
+	shim_stats_write();
+	syscall(SYS_exit_group, SHIM_STRICT_STATUS);
 }
 
 __attribute__((constructor)) static void shim_ctor(void)

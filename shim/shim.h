@@ -21,6 +21,9 @@
 /* The kernel clamps every read/write to this; larger counts go to libc. */
 #define SHIM_MAX_RW 0x7ffff000UL
 
+/* Exit status of a process that SHIM_STRICT stopped. */
+#define SHIM_STRICT_STATUS 86
+
 /* Call families, as counted and as named in the statistics. */
 enum shim_call {
 	C_READ, C_PREAD, C_READV, C_PREADV,
@@ -79,10 +82,16 @@ enum {
 
 enum shim_log_level { LOG_OFF, LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
+enum shim_profile { PROFILE_EXACT, PROFILE_SQPOLL, PROFILE_BATCH };
+
 struct shim_config {
 	bool disable;
+	bool strict;
 	int log_level;
+	int profile;
 	unsigned route;
+	const char *only;	/* SHIM_ONLY: comma list of program names */
+	const char *skip;	/* SHIM_SKIP */
 	char stats_path[4000];
 };
 
@@ -91,6 +100,8 @@ extern _Atomic int shim_mode;
 
 /* config.c */
 void shim_config_load(void);
+void shim_config_banner(void);
+bool shim_name_in_list(const char *list, const char *name);
 
 /* log.c */
 void shim_log(int level, const char *fmt, ...)
@@ -126,10 +137,18 @@ static inline void stat_ring(enum shim_call call, long bytes)
 		stat_add(&shim_stats.bytes[call], (uint64_t)bytes);
 }
 
+void shim_strict_fail(enum shim_call call, enum shim_why why);
+
+/* Fallbacks that are not by design: SHIM_STRICT makes them fatal. */
+#define W_UNPLANNED ((1u << W_PASSTHROUGH) | (1u << W_UNSUPPORTED) | \
+		     (1u << W_RINGERR))
+
 static inline void stat_real(enum shim_call call, enum shim_why why)
 {
 	stat_add(&shim_stats.real[call], 1);
 	stat_add(&shim_stats.why[why], 1);
+	if (unlikely(shim_cfg.strict) && (W_UNPLANNED >> why) & 1)
+		shim_strict_fail(call, why);
 }
 
 void shim_stats_reset(void);
