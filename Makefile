@@ -82,6 +82,7 @@ install: lib
 	install -d $(DESTDIR)$(PREFIX)/lib/libshim $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BUILD)/libshim.so $(DESTDIR)$(PREFIX)/lib/libshim/libshim.so
 	install -m 0755 scripts/shim-run $(DESTDIR)$(PREFIX)/bin/shim-run
+	install -m 0755 scripts/shim-stat $(DESTDIR)$(PREFIX)/bin/shim-stat
 	install -m 0755 scripts/shim-stats-sum $(DESTDIR)$(PREFIX)/lib/libshim/shim-stats-sum
 
 clean:

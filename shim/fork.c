@@ -18,6 +18,7 @@ __thread volatile int shim_in_vfork;
 void shim_after_fork_child(void)
 {
 	ring_fork_child();
+	shim_live_fork_child();
 	shim_stats_reset();
 	shim_in_vfork = 0;
 }

@@ -98,6 +98,8 @@ void shim_set_passthrough(const char *why)
 
 	if (old != MODE_PASSTHROUGH) {
 		shim_mode_why = why;
+		shim_live_publish();
+		shim_live_update_mode();
 		shim_info("%s -> pass-through: every call goes to libc", why);
 	}
 }
@@ -108,6 +110,8 @@ void shim_set_ring_mode(void)
 
 	if (atomic_compare_exchange_strong(&shim_mode, &expected, MODE_RING)) {
 		shim_mode_why = "ok";
+		shim_live_publish();
+		shim_live_update_mode();
 		shim_info("io_uring rings: setup flags 0x%x, features 0x%x, "
 			  "ring fd %s, route 0x%x", ring_caps.setup_flags,
 			  ring_caps.features, ring_caps.reg_ring_fd ?
@@ -137,4 +141,5 @@ __attribute__((constructor)) static void shim_ctor(void)
 __attribute__((destructor)) static void shim_dtor(void)
 {
 	shim_stats_write();
+	shim_live_remove();
 }

@@ -119,9 +119,11 @@ struct shim_stats {
 	_Atomic uint64_t bytes[C__NR];
 	_Atomic uint64_t why[W__NR];
 	_Atomic uint64_t enter;
-	_Atomic uint64_t rings;
+	_Atomic uint64_t rings;		/* created */
+	_Atomic uint64_t rings_freed;
 };
-extern struct shim_stats shim_stats;
+/* Where the counters live: static storage, then the live-stats file. */
+extern struct shim_stats *_Atomic shim_st;
 extern const char *const shim_call_names[C__NR];
 extern const char *const shim_why_names[W__NR];
 
@@ -132,9 +134,9 @@ static inline void stat_add(_Atomic uint64_t *c, uint64_t n)
 
 static inline void stat_ring(enum shim_call call, long bytes)
 {
-	stat_add(&shim_stats.ring[call], 1);
+	stat_add(&shim_st->ring[call], 1);
 	if (bytes > 0)
-		stat_add(&shim_stats.bytes[call], (uint64_t)bytes);
+		stat_add(&shim_st->bytes[call], (uint64_t)bytes);
 }
 
 void shim_strict_fail(enum shim_call call, enum shim_why why);
@@ -145,14 +147,20 @@ void shim_strict_fail(enum shim_call call, enum shim_why why);
 
 static inline void stat_real(enum shim_call call, enum shim_why why)
 {
-	stat_add(&shim_stats.real[call], 1);
-	stat_add(&shim_stats.why[why], 1);
+	stat_add(&shim_st->real[call], 1);
+	stat_add(&shim_st->why[why], 1);
 	if (unlikely(shim_cfg.strict) && (W_UNPLANNED >> why) & 1)
 		shim_strict_fail(call, why);
 }
 
 void shim_stats_reset(void);
 void shim_stats_write(void);
+
+/* live.c */
+void shim_live_publish(void);
+void shim_live_update_mode(void);
+void shim_live_remove(void);
+void shim_live_fork_child(void);
 
 /* init.c */
 extern char shim_exe[64];

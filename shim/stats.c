@@ -12,7 +12,8 @@
 
 #include "shim/shim.h"
 
-struct shim_stats shim_stats;
+static struct shim_stats stats_early;
+struct shim_stats *_Atomic shim_st = &stats_early;
 
 const char *const shim_call_names[C__NR] = {
 	[C_READ] = "read", [C_PREAD] = "pread", [C_READV] = "readv",
@@ -33,7 +34,7 @@ const char *const shim_why_names[W__NR] = {
 
 void shim_stats_reset(void)
 {
-	memset(&shim_stats, 0, sizeof(shim_stats));
+	memset(shim_st, 0, sizeof(*shim_st));
 }
 
 static uint64_t ld(_Atomic uint64_t *c)
@@ -107,15 +108,15 @@ void shim_stats_write(void)
 	    shim_mode == MODE_RING ? "ring" :
 	    shim_mode == MODE_PASSTHROUGH ? "passthrough" :
 	    shim_mode == MODE_DISABLED ? "disabled" : "idle",
-	    shim_mode_why, (unsigned long long)ld(&shim_stats.rings),
-	    (unsigned long long)ld(&shim_stats.enter));
+	    shim_mode_why, (unsigned long long)ld(&shim_st->rings),
+	    (unsigned long long)ld(&shim_st->enter));
 	for (c = 0; c < C__NR; c++) {
-		put_num(&o, shim_call_names[c], "ring", ld(&shim_stats.ring[c]));
-		put_num(&o, shim_call_names[c], "real", ld(&shim_stats.real[c]));
-		put_num(&o, shim_call_names[c], "bytes", ld(&shim_stats.bytes[c]));
+		put_num(&o, shim_call_names[c], "ring", ld(&shim_st->ring[c]));
+		put_num(&o, shim_call_names[c], "real", ld(&shim_st->real[c]));
+		put_num(&o, shim_call_names[c], "bytes", ld(&shim_st->bytes[c]));
 	}
 	for (w = 0; w < W__NR; w++)
-		put_num(&o, "fallback", shim_why_names[w], ld(&shim_stats.why[w]));
+		put_num(&o, "fallback", shim_why_names[w], ld(&shim_st->why[w]));
 	put(&o, "\n}\n");
 
 	fd = open_stats_file();

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The live-statistics file each shimmed process publishes, read by
+ * scripts/shim-stat. Layout version 1; shim-stat parses it with these exact
+ * offsets (x86_64, little endian), so any change bumps SHIM_LIVE_VERSION.
+ */
+#ifndef SHIM_LIVE_H
+#define SHIM_LIVE_H
+
+#include <stdint.h>
+
+#include "shim/shim.h"
+
+#define SHIM_LIVE_MAGIC "LIBSHIM"
+#define SHIM_LIVE_VERSION 1
+
+struct shim_live {
+	char magic[8];		/* "LIBSHIM\0" */
+	uint32_t version;
+	uint32_t size;		/* sizeof(struct shim_live) */
+	int32_t pid;
+	int32_t mode;		/* enum shim_mode */
+	uint32_t ncalls;	/* C__NR */
+	uint32_t nwhy;		/* W__NR */
+	uint64_t start_ns;	/* CLOCK_REALTIME at publication */
+	char exe[64];
+	char why[128];
+	struct shim_stats stats;
+};
+
+#endif
