@@ -1,9 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* send, recv and their address, message and fortified variants. */
-#include <signal.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include "intercept/route.h"
 
@@ -20,12 +17,6 @@ struct sk {
 	size_t done;		/* out: bytes the ring sent before libc */
 	int saved_errno;
 };
-
-/* io_uring sends as if MSG_NOSIGNAL; send(2) raises SIGPIPE itself. */
-static void raise_sigpipe(void)
-{
-	syscall(SYS_tgkill, syscall(SYS_getpid), syscall(SYS_gettid), SIGPIPE);
-}
 
 static struct ring_thread *sk_begin(struct sk *q, const struct msghdr *m,
 				    unsigned opcode)
@@ -83,8 +74,9 @@ static bool sk_finish(struct sk *q, struct ring_thread *rt, long *ret)
 		return false;
 	} else {
 		stat_ring(q->call, 0);
+		/* io_uring sends as if MSG_NOSIGNAL; send(2) does not. */
 		if (res == -EPIPE && q->out && !(q->flags & MSG_NOSIGNAL))
-			raise_sigpipe();
+			route_sigpipe();
 	}
 	*ret = route_ret(res, q->saved_errno);
 	return true;

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #include <pthread.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "intercept/route.h"
 
@@ -153,6 +156,12 @@ bool route_cont_reg(int fd, long res, size_t want)
 	if (cls != FD_FILE && cls != FD_FILE_NOWAIT)
 		return false;
 	return fd_is_regular(fd);
+}
+
+/* SIGPIPE for the calling thread, as the syscall would have sent it. */
+void route_sigpipe(void)
+{
+	syscall(SYS_tgkill, syscall(SYS_getpid), syscall(SYS_gettid), SIGPIPE);
 }
 
 /* Copy of in[] past its first skip bytes; returns the new count. */

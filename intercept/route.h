@@ -35,6 +35,7 @@ struct ring_thread *route_begin(enum shim_call call, int fd,
 bool route_run(struct ring_thread *rt, enum shim_call call,
 	       const struct ring_wait *w, int *res);
 bool route_cont_reg(int fd, long res, size_t want);
+void route_sigpipe(void);
 
 /* Fall back for a reason found before any op was prepared. */
 static inline void route_skip(enum shim_call call, enum shim_why why)

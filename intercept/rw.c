@@ -53,6 +53,7 @@ static bool rw_ring(struct rw *q, long *ret)
 	struct io_uring_sqe *sqe;
 	enum fd_class cls;
 	size_t want;
+	bool inline_op;
 	unsigned op;
 	int res;
 
@@ -81,6 +82,7 @@ static bool rw_ring(struct rw *q, long *ret)
 		io_uring_prep_rw(op, sqe, q->fd, q->iov, (unsigned)q->iovcnt,
 				 (uint64_t)q->off);
 	sqe->rw_flags = q->flags | RWF_NOWAIT;
+	inline_op = ring_inline(rt);
 	if (!route_run(rt, q->call, NULL, &res))
 		return false;
 
@@ -110,6 +112,9 @@ static bool rw_ring(struct rw *q, long *ret)
 		return false;
 	} else {
 		stat_ring(q->call, 0);
+		/* An SQ thread got the SIGPIPE; the caller must. */
+		if (res == -EPIPE && q->write && !inline_op)
+			route_sigpipe();
 	}
 	*ret = route_ret(res, q->saved_errno);
 	return true;

@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ring/ring.h"
@@ -25,6 +26,8 @@ static pthread_once_t ring_key_once = PTHREAD_ONCE_INIT;
 static _Atomic unsigned ring_gen;
 static _Atomic int setup_choice;	/* index into setup_candidates */
 static _Atomic bool caps_known;
+static int sq_anchor_fd = -1;		/* under registry_lock */
+static _Atomic bool sqpoll_refused;
 
 /* Registry of live rings, for the fork child; never touched per call. */
 static struct ring_thread *registry;
@@ -119,6 +122,13 @@ static void ring_forget(struct ring_thread *rt)
 
 static void ring_free(struct ring_thread *rt, int next_state)
 {
+	stat_add(&shim_st->rings_freed, 1);
+	if (rt->anchor) {
+		pthread_mutex_lock(&registry_lock);
+		sq_anchor_fd = -1;
+		pthread_mutex_unlock(&registry_lock);
+		rt->anchor = false;
+	}
 	registry_del(rt);
 	ring_forget(rt);
 	rt->state = next_state;
@@ -191,11 +201,65 @@ static int hide_fd_high(struct io_uring *r)
 	return (int)fd;
 }
 
+/*
+ * SHIM_PROFILE=sqpoll: one kernel SQ thread for the whole process. The
+ * first ring owns it and keeps its fd (hidden high) so that the rings of
+ * later threads can attach to it (IORING_SETUP_ATTACH_WQ).
+ */
+static int sqpoll_create(struct ring_thread *rt, struct io_uring_params *p)
+{
+	int ret;
+
+	memset(p, 0, sizeof(*p));
+	p->flags = IORING_SETUP_SQPOLL | IORING_SETUP_CLAMP;
+	if (ring_setup_allowed(IORING_SETUP_SUBMIT_ALL))
+		p->flags |= IORING_SETUP_SUBMIT_ALL;
+	p->sq_thread_idle = shim_cfg.sq_idle_ms;
+	if (shim_cfg.sq_cpu >= 0) {
+		p->flags |= IORING_SETUP_SQ_AFF;
+		p->sq_thread_cpu = (unsigned)shim_cfg.sq_cpu;
+	}
+	pthread_mutex_lock(&registry_lock);
+	if (sq_anchor_fd >= 0) {
+		p->flags |= IORING_SETUP_ATTACH_WQ;
+		p->wq_fd = (unsigned)sq_anchor_fd;
+	}
+	ret = io_uring_queue_init_params(RING_ENTRIES, &rt->uring, p);
+	if (ret == 0 && sq_anchor_fd < 0) {
+		ret = hide_fd_high(&rt->uring);
+		if (ret < 0) {
+			io_uring_queue_exit(&rt->uring);
+		} else {
+			rt->hidden_fd = ret;
+			sq_anchor_fd = ret;
+			rt->anchor = true;
+			ret = 0;
+		}
+	}
+	pthread_mutex_unlock(&registry_lock);
+	if (ret == 0)
+		rt->sqpoll = true;
+	return ret;
+}
+
 static int ring_create(struct ring_thread *rt)
 {
 	struct io_uring_params p;
 	unsigned i = atomic_load(&setup_choice);
 	int ret;
+
+	rt->hidden_fd = -1;
+	rt->sqpoll = false;
+	rt->anchor = false;
+	atomic_store(&rt->lost, false);
+	if (shim_cfg.profile == PROFILE_SQPOLL && !atomic_load(&sqpoll_refused)) {
+		ret = sqpoll_create(rt, &p);
+		if (ret == 0)
+			goto created;
+		atomic_store(&sqpoll_refused, true);
+		shim_warn("SQPOLL ring refused (%s): profile exact instead",
+			  shim_errname(-ret));
+	}
 
 	while (!ring_setup_allowed(setup_candidates[i]))
 		i++;	/* the last candidate, 0, is always allowed */
@@ -210,14 +274,16 @@ static int ring_create(struct ring_thread *rt)
 	if (ret < 0)
 		return ret;
 	atomic_store(&setup_choice, i);
-
+created:
 	if (!atomic_load(&caps_known)) {
 		ring_caps.setup_flags = p.flags;
 		ring_caps.features = p.features;
 		probe_ops(&rt->uring);
 	}
-	rt->hidden_fd = -1;
-	atomic_store(&rt->lost, false);
+	if (rt->anchor) {
+		atomic_store(&caps_known, true);
+		return 0;
+	}
 	/*
 	 * Keep the fd away from the application: enter by registered index
 	 * and close the fd itself (liburing 2.3 does not do this for us).
@@ -279,7 +345,7 @@ struct ring_thread *ring_get(int *err, int *setup_errno)
 	rt->gen = atomic_load(&ring_gen);
 	rt->state = RT_READY;
 	registry_add(rt);
-	stat_add(&shim_stats.rings, 1);
+	stat_add(&shim_st->rings, 1);
 	return rt;
 out:
 	ring_put(rt);
@@ -304,7 +370,7 @@ static int submit_cancel(struct ring_thread *rt)
 	io_uring_prep_cancel64(sqe, TAG_OP, 0);
 	io_uring_sqe_set_data64(sqe, TAG_CANCEL);
 	do {
-		stat_add(&shim_stats.enter, 1);
+		stat_add(&shim_st->enter, 1);
 		ret = io_uring_submit(&rt->uring);
 	} while (ret == -EINTR);
 	return ret;
@@ -315,8 +381,45 @@ static int next_cqe(struct ring_thread *rt, struct io_uring_cqe **cqe)
 {
 	if (io_uring_peek_cqe(&rt->uring, cqe) == 0)
 		return 0;
-	stat_add(&shim_stats.enter, 1);
+	stat_add(&shim_st->enter, 1);
 	return io_uring_wait_cqe(&rt->uring, cqe);
+}
+
+static int submit_and_wait(struct ring_thread *rt)
+{
+	stat_add(&shim_st->enter, 1);
+	return io_uring_submit_and_wait(&rt->uring, 1);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * SQPOLL: the SQ thread picks the SQE up without a syscall (one only to wake
+ * it after its idle time); spin a bounded time for the CQE before
+ * next_cqe() blocks in the kernel.
+ */
+static int sqpoll_submit(struct ring_thread *rt)
+{
+	struct io_uring *r = &rt->uring;
+	struct io_uring_cqe *cqe;
+	uint64_t deadline;
+	int ret;
+
+	if (IO_URING_READ_ONCE(*r->sq.kflags) & IORING_SQ_NEED_WAKEUP)
+		stat_add(&shim_st->enter, 1);
+	ret = io_uring_submit(r);
+	if (ret <= 0 || !shim_cfg.spin_us)
+		return ret;
+	deadline = now_ns() + shim_cfg.spin_us * 1000ull;
+	while (io_uring_peek_cqe(r, &cqe) != 0 && now_ns() < deadline)
+		__builtin_ia32_pause();
+	return ret;
 }
 
 int ring_run(struct ring_thread *rt, const struct ring_wait *w, int *res,
@@ -331,8 +434,7 @@ int ring_run(struct ring_thread *rt, const struct ring_wait *w, int *res,
 		link_timeout(rt, w->timeout);
 	io_uring_sqe_set_data64(rt->op_sqe, TAG_OP);
 	nr = to_pending ? 2 : 1;
-	stat_add(&shim_stats.enter, 1);
-	ret = io_uring_submit_and_wait(&rt->uring, 1);
+	ret = rt->sqpoll ? sqpoll_submit(rt) : submit_and_wait(rt);
 	if (ret < nr) {
 		/*
 		 * Nothing ran (SUBMIT_ALL: all or an error). The SQEs may still
@@ -419,6 +521,7 @@ void ring_fork_child(void)
 		rt->next = NULL;
 	}
 	registry = NULL;
+	sq_anchor_fd = -1;
 	memset(owned, 0, sizeof(owned));
 	atomic_fetch_add(&ring_gen, 1);
 	if (tls_ring.state != RT_EXITING)

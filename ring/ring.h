@@ -33,6 +33,8 @@ struct ring_thread {
 	unsigned retry;			/* calls until a failed setup is retried */
 	unsigned gen;			/* fork generation the ring belongs to */
 	int hidden_fd;			/* ring fd kept high (pre-5.18), or -1 */
+	bool sqpoll;			/* ops run on the kernel's SQ thread */
+	bool anchor;			/* other SQPOLL rings attach to this one */
 	_Atomic bool lost;		/* the application replaced hidden_fd */
 	struct ring_thread *next;	/* registry, for the fork child */
 };
@@ -114,6 +116,12 @@ static inline struct io_uring_sqe *ring_sqe(struct ring_thread *rt)
  */
 int ring_run(struct ring_thread *rt, const struct ring_wait *w, int *res,
 	     unsigned *done);
+
+/* Did the op run on the calling thread (signals it raised reached it)? */
+static inline bool ring_inline(const struct ring_thread *rt)
+{
+	return !rt->sqpoll;
+}
 
 static inline bool ring_op_supported(unsigned op)
 {

@@ -10,7 +10,27 @@
 struct shim_config shim_cfg = {
 	.log_level = LOG_OFF,
 	.route = ROUTE_DEFAULT,
+	.sq_idle_ms = 50,
+	.sq_cpu = -1,
+	.spin_us = 20,
 };
+
+static void parse_uint(const char *name, unsigned max, unsigned *out)
+{
+	const char *s = getenv(name);
+	char *end;
+	unsigned long v;
+
+	if (!s || !*s)
+		return;
+	v = strtoul(s, &end, 10);
+	if (*end || v > max) {
+		shim_warn("%s: '%s' is not a number from 0 to %u; ignored",
+			  name, s, max);
+		return;
+	}
+	*out = (unsigned)v;
+}
 
 static const struct {
 	const char *name;
@@ -105,6 +125,11 @@ static void parse_profile(const char *s)
 {
 	int i;
 
+	if (!strcmp(s, "batch")) {
+		shim_warn("SHIM_PROFILE: batch is not implemented yet; using "
+			  "exact");
+		return;
+	}
 	for (i = 0; i < 3; i++) {
 		if (!strcmp(s, profile_names[i])) {
 			shim_cfg.profile = i;
@@ -197,6 +222,14 @@ void shim_config_load(void)
 	s = env("SHIM_PROFILE");
 	if (s)
 		parse_profile(s);
+	parse_uint("SHIM_SQ_IDLE_MS", 60000, &shim_cfg.sq_idle_ms);
+	parse_uint("SHIM_SPIN_US", 100000, &shim_cfg.spin_us);
+	if (env("SHIM_SQ_CPU")) {
+		unsigned cpu = 0;
+
+		parse_uint("SHIM_SQ_CPU", 4095, &cpu);
+		shim_cfg.sq_cpu = (int)cpu;
+	}
 	shim_cfg.only = env("SHIM_ONLY");
 	shim_cfg.skip = env("SHIM_SKIP");
 	s = getenv("SHIM_KERNEL");

@@ -90,6 +90,9 @@ struct shim_config {
 	int log_level;
 	int profile;
 	unsigned route;
+	unsigned sq_idle_ms;	/* SHIM_SQ_IDLE_MS */
+	int sq_cpu;		/* SHIM_SQ_CPU, -1: any */
+	unsigned spin_us;	/* SHIM_SPIN_US */
 	const char *only;	/* SHIM_ONLY: comma list of program names */
 	const char *skip;	/* SHIM_SKIP */
 	char stats_path[4000];
