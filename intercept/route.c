@@ -66,7 +66,7 @@ struct ring_thread *route_begin(enum shim_call call, int fd,
 {
 	struct ring_thread *rt;
 	enum fd_class cls;
-	int err, serr;
+	int err, serr, saved = errno;
 
 	if (unlikely(!shim_ready())) {
 		route_skip(call, W_EARLY);
@@ -116,6 +116,7 @@ struct ring_thread *route_begin(enum shim_call call, int fd,
 				  "for a while", shim_errname(serr));
 		route_skip(call, W_RINGERR);
 	}
+	errno = saved;	/* libc's call, if it succeeds, must not see ours */
 	return NULL;
 }
 
@@ -126,8 +127,8 @@ struct ring_thread *route_begin(enum shim_call call, int fd,
 bool route_run(struct ring_thread *rt, enum shim_call call,
 	       const struct ring_wait *w, int *res)
 {
+	int ret, saved = errno;
 	unsigned done;
-	int ret;
 
 	ret = ring_run(rt, w, res, &done);
 	ring_put(rt);
@@ -138,6 +139,7 @@ bool route_run(struct ring_thread *rt, enum shim_call call,
 	else
 		shim_warn("io_uring_enter: %s; falling back", shim_errname(-ret));
 	route_skip(call, W_RINGERR);
+	errno = saved;
 	return false;
 }
 
