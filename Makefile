@@ -22,7 +22,7 @@ ASAN_BINS := $(TEST_SRCS:tests/c/%.c=$(BUILD)/tests-asan/%)
 TEST_CFLAGS := -std=gnu11 -D_GNU_SOURCE -O1 -g -Itests/c $(CWARN) -pthread
 HELPERS := $(BUILD)/seccomp-run
 
-.PHONY: all lib tests test test-quick test-valgrind test-qemu bench bench-quick demo install clean check-exports
+.PHONY: all lib tests test test-quick test-valgrind test-matrix test-qemu bench bench-quick demo install clean check-exports
 
 all: lib $(HELPERS) tests
 
@@ -65,6 +65,9 @@ test-quick: all
 
 test-valgrind: all
 	scripts/run-tests --valgrind
+
+test-matrix: all
+	scripts/test-matrix
 
 test-qemu: all
 	scripts/test-qemu

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * seccomp-run: run a command with the io_uring syscalls refused, as a
+ * container's seccomp profile or kernel.io_uring_disabled would.
+ *
+ *   seccomp-run [--setup=EPERM|ENOSYS] [--enter=EPERM] [--register=EPERM] \
+ *		 -- CMD [ARGS...]
+ */
+#include <errno.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+static int parse_errno(const char *s)
+{
+	if (!strcmp(s, "EPERM"))
+		return EPERM;
+	if (!strcmp(s, "ENOSYS"))
+		return ENOSYS;
+	if (!strcmp(s, "EACCES"))
+		return EACCES;
+	return -1;
+}
+
+static int deny(scmp_filter_ctx ctx, const char *name, const char *err)
+{
+	int e = parse_errno(err);
+	int nr = seccomp_syscall_resolve_name(name);
+
+	if (e < 0 || nr == __NR_SCMP_ERROR) {
+		fprintf(stderr, "seccomp-run: bad errno '%s'\n", err);
+		return -1;
+	}
+	return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(e), nr, 0);
+}
+
+int main(int argc, char **argv)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	int i;
+
+	if (!ctx)
+		return 126;
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		int ret = 0;
+
+		if (!strcmp(a, "--")) {
+			i++;
+			break;
+		} else if (!strncmp(a, "--setup=", 8)) {
+			ret = deny(ctx, "io_uring_setup", a + 8);
+		} else if (!strncmp(a, "--enter=", 8)) {
+			ret = deny(ctx, "io_uring_enter", a + 8);
+		} else if (!strncmp(a, "--register=", 11)) {
+			ret = deny(ctx, "io_uring_register", a + 11);
+		} else if (a[0] == '-') {
+			fprintf(stderr, "seccomp-run: unknown option %s\n", a);
+			return 126;
+		} else {
+			break;
+		}
+		if (ret < 0)
+			return 126;
+	}
+	if (i >= argc) {
+		fprintf(stderr, "usage: seccomp-run [--setup=EPERM|ENOSYS] "
+			"[--enter=EPERM] [--register=EPERM] -- CMD [ARGS...]\n");
+		return 126;
+	}
+	if (seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1) < 0 ||
+	    seccomp_load(ctx) < 0) {
+		perror("seccomp-run: seccomp_load");
+		return 126;
+	}
+	seccomp_release(ctx);
+	execvp(argv[i], argv + i);
+	fprintf(stderr, "seccomp-run: %s: %s\n", argv[i], strerror(errno));
+	return errno == ENOENT ? 127 : 126;
+}
