@@ -85,6 +85,7 @@ int main(void)
 		posix_spawn_file_actions_adddup2(&fa, back[1], 1);
 		posix_spawn_file_actions_addclose(&fa, back[0]);
 		T_EXPECT("posix_spawn", posix_spawn(&pid, "/bin/echo", &fa, NULL, argv, environ), 0, 0);
+		posix_spawn_file_actions_destroy(&fa);
 		close(back[1]);
 		n = read(back[0], buf, sizeof(buf));
 		printf("spawned echo said %.*s", (int)(n > 0 ? n : 0), buf);

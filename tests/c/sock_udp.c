@@ -4,7 +4,7 @@
 
 #include "testlib.h"
 
-/* SHIM-EXPECT: sendto.ring>=3 recvfrom.ring>=3 recvmsg.ring>=1 send.ring>=1 */
+/* SHIM-EXPECT: sendto.ring>=3 recvfrom.ring>=2 recvmsg.ring>=1 send.ring>=1 */
 
 int main(void)
 {
