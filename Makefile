@@ -22,7 +22,7 @@ ASAN_BINS := $(TEST_SRCS:tests/c/%.c=$(BUILD)/tests-asan/%)
 TEST_CFLAGS := -std=gnu11 -D_GNU_SOURCE -O1 -g -Itests/c $(CWARN) -pthread
 HELPERS := $(BUILD)/seccomp-run
 
-.PHONY: all lib tests test test-quick test-valgrind test-matrix test-qemu bench bench-quick demo install clean check-exports
+.PHONY: all lib tests test test-quick test-valgrind test-matrix test-qemu bench bench-quick demo install clean check-exports lint
 
 all: lib $(HELPERS) tests
 
@@ -57,6 +57,10 @@ $(BUILD)/tests-asan/%: tests/c/%.c $(wildcard tests/c/*.h)
 check-exports: $(BUILD)/libshim.so
 	@scripts/check-exports $(BUILD)/libshim.so
 
+# shellcheck, cppcheck, clang-tidy (.clang-tidy) and the man pages.
+lint:
+	scripts/lint
+
 test: all check-exports
 	scripts/run-tests
 
@@ -87,6 +91,9 @@ install: lib
 	install -m 0755 scripts/shim-run $(DESTDIR)$(PREFIX)/bin/shim-run
 	install -m 0755 scripts/shim-stat $(DESTDIR)$(PREFIX)/bin/shim-stat
 	install -m 0755 scripts/shim-stats-sum $(DESTDIR)$(PREFIX)/lib/libshim/shim-stats-sum
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man7
+	install -m 0644 man/shim-run.1 man/shim-stat.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 man/libshim.7 $(DESTDIR)$(PREFIX)/share/man/man7/
 
 clean:
 	rm -rf $(BUILD)

@@ -12,14 +12,29 @@
 
 SHIM_EXPORT int close(int fd)
 {
+	int err = 0, ret;
+
 	/* Without the shim this number is not open. */
 	if (unlikely(ring_owns_fd(fd))) {
 		errno = EBADF;
 		return -1;
 	}
+	if (unlikely(batch_enabled) && !shim_in_vfork) {
+		batch_fd_changed(fd);
+		err = batch_take_error(fd, true);
+		/* The reader left without reading: nothing for close to say. */
+		if (err == EPIPE)
+			err = 0;
+	}
 	if (likely(!shim_in_vfork))
 		fd_forget(fd);
-	return real.close(fd);
+	ret = real.close(fd);
+	/* A staged write that failed: close reports it, as after write-back. */
+	if (unlikely(err) && ret == 0) {
+		errno = err;
+		return -1;
+	}
+	return ret;
 }
 
 SHIM_EXPORT int dup(int fd)
@@ -47,6 +62,8 @@ SHIM_EXPORT int dup2(int oldfd, int newfd)
 		errno = EBADF;
 		return -1;
 	}
+	if (unlikely(batch_enabled) && oldfd != newfd && !shim_in_vfork)
+		batch_fd_changed(newfd);
 	ret = real.dup2(oldfd, newfd);
 	if (ret >= 0 && oldfd != newfd)
 		replaced(newfd);
@@ -61,6 +78,8 @@ SHIM_EXPORT int dup3(int oldfd, int newfd, int flags)
 		errno = EBADF;
 		return -1;
 	}
+	if (unlikely(batch_enabled) && oldfd != newfd && !shim_in_vfork)
+		batch_fd_changed(newfd);
 	ret = real.dup3(oldfd, newfd, flags);
 	if (ret >= 0)
 		replaced(newfd);
@@ -80,6 +99,9 @@ SHIM_EXPORT int fcntl(int fd, int cmd, ...)
 		errno = EBADF;
 		return -1;
 	}
+	/* O_NONBLOCK or O_APPEND may change under staged data. */
+	if (unlikely(batch_enabled) && cmd == F_SETFL && !shim_in_vfork)
+		batch_fd_changed(fd);
 	ret = real.fcntl(fd, cmd, arg);
 	if (ret >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) &&
 	    !shim_in_vfork)
@@ -123,6 +145,8 @@ SHIM_EXPORT int close_range(unsigned int lo, unsigned int hi, int flags)
 {
 	int ret;
 
+	if (!(flags & CLOSE_RANGE_CLOEXEC) && !shim_in_vfork)
+		batch_flush_all(true);
 	if (lo <= hi && !(flags & CLOSE_RANGE_CLOEXEC) && owns_any(lo, hi))
 		ret = close_range_around(lo, hi, flags);
 	else
@@ -136,6 +160,8 @@ SHIM_EXPORT void closefrom(int lo)
 {
 	if (lo < 0)
 		lo = 0;
+	if (!shim_in_vfork)
+		batch_flush_all(true);
 	if (owns_any((unsigned int)lo, ~0U))
 		close_range_around((unsigned int)lo, ~0U, 0);
 	else

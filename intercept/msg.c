@@ -25,6 +25,10 @@ static struct ring_thread *sk_begin(struct sk *q, const struct msghdr *m,
 
 	q->done = 0;
 	q->saved_errno = errno;
+	if (q->out)
+		batch_before_write(q->fd);
+	else
+		batch_before_read(q->fd);
 	if (q->flags & ~(q->out ? SEND_FLAGS : RECV_FLAGS)) {
 		route_skip(q->call, W_FLAGS);
 		return NULL;
@@ -95,6 +99,9 @@ static ssize_t shim_send(int fd, const void *buf, size_t n, int flags,
 	struct ring_thread *rt;
 	long r;
 
+	if (unlikely(batch_enabled) && !to &&
+	    (r = batch_write(call, fd, &v, 1, flags)) != BATCH_PASS)
+		return r;
 	rt = sk_begin(&q, NULL, to ? IORING_OP_SENDMSG : IORING_OP_SEND);
 	if (rt) {
 		sqe = ring_sqe(rt);
@@ -123,6 +130,7 @@ static ssize_t shim_recv(int fd, void *buf, size_t n, int flags,
 
 	/* Only the plain address forms; libc judges odd ones (EFAULT...). */
 	if (from && (!fromlen || (int)*fromlen < 0)) {
+		batch_before_read(fd);
 		route_skip(call, W_ARGS);
 		return real.recvfrom(fd, buf, n, flags, from, fromlen);
 	}

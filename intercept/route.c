@@ -13,7 +13,12 @@ static bool class_routed(enum fd_class cls, enum route_dir dir)
 
 	switch (cls) {
 	case FD_PIPE:
-		return r & ROUTE_PIPE;
+		/*
+		 * Before 6.4 a pipe refuses RWF_NOWAIT; a real old kernel says
+		 * so at the first try on each pipe, a SHIM_KERNEL profile here.
+		 */
+		return (r & ROUTE_PIPE) &&
+		       ring_cap_allowed(RCAP_FEATURE, RF_PIPE_NOWAIT);
 	case FD_SOCKET:
 		return r & ROUTE_SOCKET;
 	case FD_FILE:
@@ -108,6 +113,11 @@ struct ring_thread *route_begin(enum shim_call call, int fd,
 	}
 	if (err == RING_E_BUSY) {
 		route_skip(call, W_REENTRY);
+	} else if (err == RING_E_PROBE) {
+		shim_set_passthrough(serr == EPERM ?
+			"io_uring_register(PROBE): EPERM (seccomp?)" :
+			"io_uring_register(PROBE) refused");
+		route_skip(call, W_PASSTHROUGH);
 	} else if (err == RING_E_SETUP && setup_refused(serr)) {
 		route_skip(call, W_PASSTHROUGH);
 	} else {

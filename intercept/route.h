@@ -19,6 +19,7 @@
 #include <sys/uio.h>
 
 #include "ring/ring.h"
+#include "shim/batch.h"
 #include "shim/real.h"
 #include "shim/shim.h"
 

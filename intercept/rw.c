@@ -59,12 +59,22 @@ static bool rw_ring(struct rw *q, long *ret)
 
 	q->done = 0;
 	q->saved_errno = errno;
+	if (q->write)
+		batch_before_write(q->fd);
+	else
+		batch_before_read(q->fd);
 	if (!rw_plain(q, &want))
 		return false;
 	/* io_uring would take an offset on a pipe where pread says ESPIPE. */
 	cls = fd_class_get(q->fd);
 	if (q->positional && cls != FD_FILE && cls != FD_FILE_NOWAIT) {
 		route_skip(q->call, cls == FD_UNKNOWN ? W_ARGS : W_FDTYPE);
+		return false;
+	}
+	/* A kernel that refuses RWF_NOWAIT here would say so at each socket. */
+	if (cls == FD_SOCKET &&
+	    !ring_cap_allowed(RCAP_FEATURE, RF_SOCK_RW_NOWAIT)) {
+		route_skip(q->call, W_FDTYPE);
 		return false;
 	}
 	if (q->iovcnt == 1)
@@ -103,9 +113,12 @@ static bool rw_ring(struct rw *q, long *ret)
 		route_skip(q->call, W_WOULDBLOCK);
 		return false;
 	} else if (res == -EOPNOTSUPP || res == -EINVAL) {
-		/* No NOWAIT for this file: leave it to libc from now on. */
+		/*
+		 * No NOWAIT for this file (a FUSE or other odd file system):
+		 * it is a file type for libc from now on, as /proc is.
+		 */
 		fd_set_class(q->fd, FD_OTHER);
-		route_skip(q->call, W_UNSUPPORTED);
+		route_skip(q->call, W_FDTYPE);
 		return false;
 	} else if (res == -EINTR || res < -511) {
 		route_skip(q->call, W_UNSUPPORTED);
@@ -144,6 +157,9 @@ static ssize_t shim_write(int fd, const void *buf, size_t n)
 			.iovcnt = 1, .off = -1 };
 	long r;
 
+	if (unlikely(batch_enabled) &&
+	    (r = batch_write(C_WRITE, fd, &v, 1, 0)) != BATCH_PASS)
+		return r;
 	if (rw_ring(&q, &r))
 		return r;
 	return route_join(q.done, real.write(fd, (const char *)buf + q.done,
@@ -220,6 +236,9 @@ SHIM_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 	struct iovec rest[ROUTE_IOV_MAX];
 	long r;
 
+	if (unlikely(batch_enabled) &&
+	    (r = batch_write(C_WRITEV, fd, iov, cnt, 0)) != BATCH_PASS)
+		return r;
 	if (rw_ring(&q, &r))
 		return r;
 	if (!q.done)

@@ -70,6 +70,7 @@ static int shim_accept4(int fd, struct sockaddr *addr, socklen_t *len,
 	errno = -res;
 	return -1;
 libc:
+	batch_before_read(-1);
 	ret = real.accept4(fd, addr, len, flags);
 out:
 	if (ret >= 0)
@@ -104,6 +105,7 @@ SHIM_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 	int saved = errno, res, fl;
 	struct ring_thread *rt;
 
+	batch_before_read(-1);
 	if (fd_class_get(fd) != FD_SOCKET) {
 		route_skip(C_CONNECT, W_FDTYPE);
 		goto libc;

@@ -13,6 +13,11 @@
 vfork:
 	.cfi_startproc
 	endbr64
+	subq	$8, %rsp		/* staged writes go out first */
+	.cfi_adjust_cfa_offset 8
+	call	shim_vfork_prepare
+	addq	$8, %rsp
+	.cfi_adjust_cfa_offset -8
 	movq	shim_in_vfork@gottpoff(%rip), %rcx
 	movl	$1, %fs:(%rcx)
 	popq	%rdx			/* the child may overwrite this slot */

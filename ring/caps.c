@@ -51,6 +51,13 @@ const struct ring_cap ring_cap_table[] = {
 	{ "RECV_MULTISHOT",	  RCAP_FEATURE, RF_RECV_MULTISHOT,    KV(6, 0) },
 	{ "SYNC_CANCEL",	  RCAP_FEATURE, RF_SYNC_CANCEL,	      KV(6, 0) },
 	{ "ACCEPT_DONTWAIT",	  RCAP_FEATURE, RF_ACCEPT_DONTWAIT,   KV(6, 10) },
+	/*
+	 * Not io_uring's own: files that accept RWF_NOWAIT (FMODE_NOWAIT).
+	 * Debian's 6.1 refuses both; 6.4 is when pipes (and, we believe,
+	 * sockets' read/write path) got it. send/recv never needed it.
+	 */
+	{ "PIPE_NOWAIT",	  RCAP_FEATURE, RF_PIPE_NOWAIT,	      KV(6, 4) },
+	{ "SOCK_RW_NOWAIT",	  RCAP_FEATURE, RF_SOCK_RW_NOWAIT,    KV(6, 4) },
 	{ NULL, 0, 0, 0 },
 };
 

@@ -17,6 +17,8 @@
 #define TAG_TIMEOUT	2
 #define TAG_CANCEL	3
 #define OWNED_MAX	65536
+/* ring_create() result for a refused probe: this minus the errno. */
+#define RING_PROBE_FAILED	(-10000)
 
 struct ring_caps ring_caps;
 
@@ -120,7 +122,8 @@ static void ring_forget(struct ring_thread *rt)
 	atomic_store(&rt->lost, false);
 }
 
-static void ring_free(struct ring_thread *rt, int next_state)
+/* Out of the registry and of the SQPOLL anchor: no longer this thread's. */
+static void ring_detach(struct ring_thread *rt, int next_state)
 {
 	stat_add(&shim_st->rings_freed, 1);
 	if (rt->anchor) {
@@ -130,9 +133,32 @@ static void ring_free(struct ring_thread *rt, int next_state)
 		rt->anchor = false;
 	}
 	registry_del(rt);
-	ring_forget(rt);
 	rt->state = next_state;
 	rt->retry = RING_RETRY;
+}
+
+static void ring_free(struct ring_thread *rt, int next_state)
+{
+	ring_detach(rt, next_state);
+	ring_forget(rt);
+}
+
+/*
+ * Drop a ring in a thread that goes on running, without tearing it down:
+ * the kernel's exit work for a ring signals the thread that created it a
+ * few ms later (task_work, TWA_SIGNAL), and a recv or accept with
+ * SO_RCVTIMEO that it lands in fails with EINTR, which the application
+ * must never see. The mapping (a few pages) stays until the process exits;
+ * this happens only after io_uring failed this thread.
+ */
+static void ring_park(struct ring_thread *rt, int next_state)
+{
+	ring_detach(rt, next_state);
+	/* A lost ring's number is the application's now; else the ring's. */
+	if (atomic_load(&rt->lost) && rt->hidden_fd >= 0)
+		owned_set(rt->hidden_fd, false);
+	atomic_store(&rt->lost, false);
+	rt->hidden_fd = -1;
 }
 
 static void ring_thread_exit(void *arg)
@@ -149,7 +175,7 @@ static void ring_key_init(void)
 	pthread_key_create(&ring_key, ring_thread_exit);
 }
 
-static void probe_ops(struct io_uring *r)
+static int probe_ops(struct io_uring *r)
 {
 	/* No malloc (io_uring_get_probe would): the probe lives here. */
 	union {
@@ -159,16 +185,26 @@ static void probe_ops(struct io_uring *r)
 	} pr;
 	uint64_t ops[4] = { 0 };
 	unsigned i;
+	int ret;
 
 	memset(&pr, 0, sizeof(pr));
-	if (io_uring_register_probe(r, &pr.p, 256) < 0)
-		return;	/* before 5.6: no op is known to work */
+	ret = io_uring_register_probe(r, &pr.p, 256);
+	/*
+	 * EINVAL: before 5.6, where no op is known to work. Anything else
+	 * (EPERM from a filter on io_uring_register) says the same thing
+	 * louder, and the ring is given up.
+	 */
+	if (ret == -EINVAL)
+		return 0;
+	if (ret < 0)
+		return ret;
 	for (i = 0; i < pr.p.ops_len && i < 256; i++)
 		if (pr.p.ops[i].flags & IO_URING_OP_SUPPORTED)
 			ops[pr.p.ops[i].op / 64] |= 1ULL << (pr.p.ops[i].op % 64);
 	ring_caps_apply_profile(ops);
 	for (i = 0; i < 4; i++)
 		atomic_store((_Atomic uint64_t *)&ring_caps.ops[i], ops[i]);
+	return 0;
 }
 
 void ring_disable_op(unsigned op)
@@ -186,12 +222,17 @@ void ring_disable_op(unsigned op)
 static int hide_fd_high(struct io_uring *r)
 {
 	struct rlimit rl;
-	long lo, fd;
+	long top, span, fd = -1;
 
 	if (syscall(SYS_getrlimit, RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < 128)
 		return -EMFILE;
-	lo = (long)(rl.rlim_cur > OWNED_MAX ? OWNED_MAX : rl.rlim_cur) - 64;
-	fd = syscall(SYS_fcntl, r->ring_fd, F_DUPFD_CLOEXEC, lo);
+	top = (long)(rl.rlim_cur > OWNED_MAX ? OWNED_MAX : rl.rlim_cur);
+	/* Many threads' rings: widen the window downwards, to half the limit. */
+	for (span = 64; span <= top / 2; span *= 2) {
+		fd = syscall(SYS_fcntl, r->ring_fd, F_DUPFD_CLOEXEC, top - span);
+		if (fd >= 0 || errno != EMFILE)
+			break;
+	}
 	if (fd < 0)
 		return -errno;
 	syscall(SYS_close, r->ring_fd);
@@ -278,7 +319,19 @@ created:
 	if (!atomic_load(&caps_known)) {
 		ring_caps.setup_flags = p.flags;
 		ring_caps.features = p.features;
-		probe_ops(&rt->uring);
+		ret = probe_ops(&rt->uring);
+		if (ret < 0) {
+			/*
+			 * Left as it is, on purpose: tearing a ring down makes
+			 * the kernel's exit work signal this thread a few ms
+			 * later (task_work, TWA_SIGNAL), and a recv with
+			 * SO_RCVTIMEO that it lands in fails with EINTR. The
+			 * process goes to pass-through and makes no more.
+			 */
+			if (rt->uring.ring_fd >= 0 && hide_fd_high(&rt->uring) < 0)
+				io_uring_queue_exit(&rt->uring);
+			return RING_PROBE_FAILED + ret;
+		}
 	}
 	if (rt->anchor) {
 		atomic_store(&caps_known, true);
@@ -322,7 +375,7 @@ struct ring_thread *ring_get(int *err, int *setup_errno)
 			   !atomic_load_explicit(&rt->lost,
 						 memory_order_relaxed)))
 			return rt;
-		ring_free(rt, RT_NONE);
+		ring_park(rt, RT_NONE);
 	}
 	if (rt->state == RT_EXITING) {
 		*err = RING_E_EXITING;
@@ -337,6 +390,10 @@ struct ring_thread *ring_get(int *err, int *setup_errno)
 		rt->state = RT_FAILED;
 		rt->retry = RING_RETRY;
 		*err = RING_E_SETUP;
+		if (ret <= RING_PROBE_FAILED) {
+			*err = RING_E_PROBE;
+			ret -= RING_PROBE_FAILED;
+		}
 		*setup_errno = -ret;
 		goto out;
 	}
@@ -404,22 +461,32 @@ static uint64_t now_ns(void)
  * it after its idle time); spin a bounded time for the CQE before
  * next_cqe() blocks in the kernel.
  */
-static int sqpoll_submit(struct ring_thread *rt)
+static int sqpoll_submit(struct ring_thread *rt, int nr)
 {
 	struct io_uring *r = &rt->uring;
 	struct io_uring_cqe *cqe;
 	uint64_t deadline;
 	int ret;
 
-	if (IO_URING_READ_ONCE(*r->sq.kflags) & IORING_SQ_NEED_WAKEUP)
-		stat_add(&shim_st->enter, 1);
-	ret = io_uring_submit(r);
-	if (ret <= 0 || !shim_cfg.spin_us)
+	do {
+		if (IO_URING_READ_ONCE(*r->sq.kflags) & IORING_SQ_NEED_WAKEUP)
+			stat_add(&shim_st->enter, 1);
+		ret = io_uring_submit(r);
+	} while (ret == -EINTR);
+	/*
+	 * Once the tail is published the SQEs are the SQ thread's, whatever
+	 * io_uring_submit() says: it counts those not yet consumed, 0 when
+	 * the SQ thread was quick. Only a failed wake-up of an SQ thread that
+	 * never took them (it died) means they will never run.
+	 */
+	if (ret < 0 && IO_URING_READ_ONCE(*r->sq.khead) != r->sq.sqe_tail)
 		return ret;
-	deadline = now_ns() + shim_cfg.spin_us * 1000ull;
-	while (io_uring_peek_cqe(r, &cqe) != 0 && now_ns() < deadline)
-		__builtin_ia32_pause();
-	return ret;
+	if (shim_cfg.spin_us) {
+		deadline = now_ns() + shim_cfg.spin_us * 1000ull;
+		while (io_uring_peek_cqe(r, &cqe) != 0 && now_ns() < deadline)
+			__builtin_ia32_pause();
+	}
+	return nr;
 }
 
 int ring_run(struct ring_thread *rt, const struct ring_wait *w, int *res,
@@ -434,13 +501,13 @@ int ring_run(struct ring_thread *rt, const struct ring_wait *w, int *res,
 		link_timeout(rt, w->timeout);
 	io_uring_sqe_set_data64(rt->op_sqe, TAG_OP);
 	nr = to_pending ? 2 : 1;
-	ret = rt->sqpoll ? sqpoll_submit(rt) : submit_and_wait(rt);
+	ret = rt->sqpoll ? sqpoll_submit(rt, nr) : submit_and_wait(rt);
 	if (ret < nr) {
 		/*
 		 * Nothing ran (SUBMIT_ALL: all or an error). The SQEs may still
 		 * sit in the SQ ring, so this ring is done for.
 		 */
-		ring_free(rt, RT_FAILED);
+		ring_park(rt, RT_FAILED);
 		return ret < 0 ? ret : -EAGAIN;
 	}
 	*done = 0;
@@ -460,7 +527,7 @@ int ring_run(struct ring_thread *rt, const struct ring_wait *w, int *res,
 		}
 		if (ret < 0) {
 			/* The ring itself went away; the op cannot be reaped. */
-			ring_free(rt, RT_FAILED);
+			ring_park(rt, RT_FAILED);
 			*res = -EINTR;
 			return 0;
 		}

@@ -57,6 +57,8 @@ enum ring_feature {
 	RF_RECV_MULTISHOT,
 	RF_SYNC_CANCEL,
 	RF_ACCEPT_DONTWAIT,
+	RF_PIPE_NOWAIT,		/* pipes take RWF_NOWAIT (FMODE_NOWAIT) */
+	RF_SOCK_RW_NOWAIT,	/* READ/WRITE on sockets take RWF_NOWAIT */
 };
 struct ring_cap {
 	const char *name;
@@ -77,6 +79,7 @@ enum ring_err {
 	RING_E_EXITING,
 	RING_E_RETRY,		/* earlier setup failure, not retried yet */
 	RING_E_SETUP,		/* setup failed now: see *setup_errno */
+	RING_E_PROBE,		/* the op probe was refused: *setup_errno */
 };
 
 /*

@@ -77,6 +77,30 @@ static int accept_dontwait_works(struct ring_thread *rt)
 	return res == -EAGAIN;
 }
 
+/*
+ * A NOWAIT read on an empty pipe (family AF_UNSPEC) or unix socket pair:
+ * EAGAIN where the file takes RWF_NOWAIT, EOPNOTSUPP where it does not.
+ */
+static int nowait_read_works(struct ring_thread *rt, int family)
+{
+	struct io_uring_sqe *sqe;
+	unsigned done;
+	int p[2], res = -1;
+	char c;
+
+	if (family == AF_UNSPEC ? syscall(SYS_pipe2, p, O_CLOEXEC) < 0 :
+	    syscall(SYS_socketpair, family, SOCK_STREAM | SOCK_CLOEXEC, 0, p) < 0)
+		return -1;
+	sqe = ring_sqe(rt);
+	io_uring_prep_read(sqe, p[0], &c, 1, (uint64_t)-1);
+	sqe->rw_flags = RWF_NOWAIT;
+	if (ring_run(rt, NULL, &res, &done) < 0)
+		res = -1;
+	syscall(SYS_close, p[0]);
+	syscall(SYS_close, p[1]);
+	return res == -EAGAIN;
+}
+
 /* For the report only: features the shim does not use yet are not tried. */
 static unsigned release_kv(const char *rel)
 {
@@ -98,7 +122,7 @@ void shim_check_report(void)
 	const struct ring_cap *c;
 	struct utsname u;
 	struct ring_thread *rt;
-	int err = 0, serr = 0, dw = -1;
+	int err = 0, serr = 0, dw = -1, pn = -1, sn = -1;
 
 	uname(&u);
 	out("libshim check\n  kernel: %s %s\n", u.sysname, u.release);
@@ -110,12 +134,18 @@ void shim_check_report(void)
 	}
 	rt = ring_get(&err, &serr);
 	if (!rt) {
-		out("  io_uring_setup: %s -> pass-through: every call goes to "
-		    "libc\n", err == RING_E_SETUP ? shim_errname(serr) : "failed");
+		out("  %s: %s -> pass-through: every call goes to libc\n",
+		    err == RING_E_PROBE ? "io_uring_register(PROBE)" :
+		    "io_uring_setup", err == RING_E_SETUP || err == RING_E_PROBE ?
+		    shim_errname(serr) : "failed");
 		return;
 	}
 	dw = ring_cap_allowed(RCAP_FEATURE, RF_ACCEPT_DONTWAIT) ?
 	     accept_dontwait_works(rt) : 0;
+	pn = ring_cap_allowed(RCAP_FEATURE, RF_PIPE_NOWAIT) ?
+	     nowait_read_works(rt, AF_UNSPEC) : 0;
+	sn = ring_cap_allowed(RCAP_FEATURE, RF_SOCK_RW_NOWAIT) ?
+	     nowait_read_works(rt, AF_UNIX) : 0;
 	ring_put(rt);
 	out("  io_uring_setup: ok, setup flags 0x%x, features 0x%x\n",
 	    ring_caps.setup_flags, ring_caps.features);
@@ -148,6 +178,10 @@ void shim_check_report(void)
 				here = ring_caps.reg_ring_fd ? "yes (used)" : "no";
 			else if (c->value == RF_ACCEPT_DONTWAIT)
 				here = dw > 0 ? "yes (used)" : "no";
+			else if (c->value == RF_PIPE_NOWAIT)
+				here = pn > 0 ? "yes (used)" : "no";
+			else if (c->value == RF_SOCK_RW_NOWAIT)
+				here = sn > 0 ? "yes (used)" : "no";
 			else
 				here = c->kver <= release_kv(u.release) ?
 				       "yes (by version)" : "no (by version)";
@@ -157,11 +191,14 @@ void shim_check_report(void)
 		    here);
 	}
 	out("  routing (SHIM_ROUTE):\n");
-	out("    sockets: %s; accept: %s; connect: %s for blocking sockets\n",
-	    route_word(ROUTE_SOCKET),
+	out("    sockets: %s (read/write: %s); accept: %s; connect: %s for "
+	    "blocking sockets\n", route_word(ROUTE_SOCKET),
+	    (shim_cfg.route & ROUTE_SOCKET) && sn > 0 ? "ring" : "libc",
 	    (shim_cfg.route & ROUTE_SOCKET) && dw > 0 ? "ring" : "libc",
 	    route_word(ROUTE_SOCKET));
-	out("    pipes and FIFOs: %s\n", route_word(ROUTE_PIPE));
+	out("    pipes and FIFOs: %s\n", !(shim_cfg.route & ROUTE_PIPE) ?
+	    "libc" : pn > 0 ? "ring (a FIFO that refuses RWF_NOWAIT: libc)" :
+	    "libc (pipes here refuse RWF_NOWAIT; 6.4 and later take it)");
 	out("    regular-file reads: %s\n", route_word(ROUTE_FILE_READ));
 	out("    regular-file writes: %s\n",
 	    (shim_cfg.route & ROUTE_FILE_WRITE) ? "ring" :

@@ -13,23 +13,27 @@ struct shim_config shim_cfg = {
 	.sq_idle_ms = 50,
 	.sq_cpu = -1,
 	.spin_us = 20,
+	.batch_bytes = 64 * 1024,
+	.batch_us = 1000,
 };
 
-static void parse_uint(const char *name, unsigned max, unsigned *out)
+/* False when unset or unparseable (then *out is left alone). */
+static bool parse_uint(const char *name, unsigned max, unsigned *out)
 {
 	const char *s = getenv(name);
 	char *end;
 	unsigned long v;
 
 	if (!s || !*s)
-		return;
+		return false;
 	v = strtoul(s, &end, 10);
-	if (*end || v > max) {
+	if (*end || v > max || *s == '-') {
 		shim_warn("%s: '%s' is not a number from 0 to %u; ignored",
 			  name, s, max);
-		return;
+		return false;
 	}
 	*out = (unsigned)v;
+	return true;
 }
 
 static const struct {
@@ -125,11 +129,6 @@ static void parse_profile(const char *s)
 {
 	int i;
 
-	if (!strcmp(s, "batch")) {
-		shim_warn("SHIM_PROFILE: batch is not implemented yet; using "
-			  "exact");
-		return;
-	}
 	for (i = 0; i < 3; i++) {
 		if (!strcmp(s, profile_names[i])) {
 			shim_cfg.profile = i;
@@ -171,7 +170,8 @@ void shim_config_banner(void)
 	static const char *const vars[] = {
 		"SHIM_DISABLE", "SHIM_ROUTE", "SHIM_STATS", "SHIM_KERNEL",
 		"SHIM_STRICT", "SHIM_ONLY", "SHIM_SKIP", "SHIM_SQ_IDLE_MS",
-		"SHIM_SQ_CPU", "SHIM_SPIN_US",
+		"SHIM_SQ_CPU", "SHIM_SPIN_US", "SHIM_BATCH_BYTES",
+		"SHIM_BATCH_US",
 	};
 	char buf[400];
 	size_t i, n = 0;
@@ -196,8 +196,14 @@ void shim_config_banner(void)
 void shim_config_load(void)
 {
 	const char *s;
+	int level = LOG_OFF;
 
-	/* The log level first, so the other parsers can complain. */
+	/*
+	 * The log level first, so the other parsers can complain. A setting
+	 * the shim cannot parse is the user's own mistake and is reported
+	 * even when logging is off by default; SHIM_LOG=off silences it.
+	 */
+	shim_cfg.log_level = LOG_WARN;
 	s = getenv("SHIM_LOG");
 	if (s && *s) {
 		int lvl = parse_level(s);
@@ -206,8 +212,9 @@ void shim_config_load(void)
 			shim_cfg.log_level = LOG_WARN;
 			shim_warn("SHIM_LOG: unknown level '%s' (use error, "
 				  "warn, info or debug); using warn", s);
+			level = LOG_WARN;
 		} else {
-			shim_cfg.log_level = lvl;
+			level = shim_cfg.log_level = lvl;
 		}
 	}
 	s = getenv("SHIM_DISABLE");
@@ -224,11 +231,19 @@ void shim_config_load(void)
 		parse_profile(s);
 	parse_uint("SHIM_SQ_IDLE_MS", 60000, &shim_cfg.sq_idle_ms);
 	parse_uint("SHIM_SPIN_US", 100000, &shim_cfg.spin_us);
-	if (env("SHIM_SQ_CPU")) {
-		unsigned cpu = 0;
+	if (parse_uint("SHIM_BATCH_BYTES", 4 << 20, &shim_cfg.batch_bytes) &&
+	    shim_cfg.batch_bytes < 4096) {
+		shim_warn("SHIM_BATCH_BYTES: at least 4096; using 4096");
+		shim_cfg.batch_bytes = 4096;
+	}
+	if (parse_uint("SHIM_BATCH_US", 1000000, &shim_cfg.batch_us) &&
+	    !shim_cfg.batch_us)
+		shim_cfg.batch_us = 1;
+	{
+		unsigned cpu;
 
-		parse_uint("SHIM_SQ_CPU", 4095, &cpu);
-		shim_cfg.sq_cpu = (int)cpu;
+		if (parse_uint("SHIM_SQ_CPU", 4095, &cpu))
+			shim_cfg.sq_cpu = (int)cpu;
 	}
 	shim_cfg.only = env("SHIM_ONLY");
 	shim_cfg.skip = env("SHIM_SKIP");
@@ -245,4 +260,5 @@ void shim_config_load(void)
 		else
 			strcpy(shim_cfg.stats_path, s);
 	}
+	shim_cfg.log_level = level;
 }

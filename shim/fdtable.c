@@ -17,7 +17,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "shim/shim.h"
+#include "shim/batch.h"
 
 #define FD_TAB_MAX 65536
 #define XFS_SUPER_MAGIC   0x58465342
@@ -25,13 +25,40 @@
 
 static _Atomic uint8_t fd_tab[FD_TAB_MAX];
 
+/*
+ * Pseudo file systems whose "regular files" are generated on read: io_uring
+ * refuses NOWAIT on them or punts them to io-wq. They go to libc.
+ */
+static bool pseudo_fs(long type)
+{
+	switch (type) {
+	case 0x9fa0:		/* proc */
+	case 0x62656572:	/* sysfs */
+	case 0x64626720:	/* debugfs */
+	case 0x74726163:	/* tracefs */
+	case 0x27e0eb:		/* cgroup */
+	case 0x63677270:	/* cgroup2 */
+	case 0x73636673:	/* securityfs */
+	case 0x62656570:	/* configfs */
+	case 0xcafe4a11:	/* bpf */
+	case 0x6e736673:	/* nsfs */
+	case 0xde5e81e4:	/* efivarfs */
+		return true;
+	default:
+		return false;
+	}
+}
+
 static enum fd_class classify_file(int fd)
 {
 	struct statfs sfs;
 
+	if (syscall(SYS_fstatfs, fd, &sfs) < 0)
+		return FD_FILE;
+	if (pseudo_fs((long)sfs.f_type))
+		return FD_OTHER;
 	/* Buffered writes stay inline only where the fs does async writes. */
-	if (syscall(SYS_fstatfs, fd, &sfs) == 0 &&
-	    (sfs.f_type == XFS_SUPER_MAGIC || sfs.f_type == BTRFS_SUPER_MAGIC))
+	if (sfs.f_type == XFS_SUPER_MAGIC || sfs.f_type == BTRFS_SUPER_MAGIC)
 		return FD_FILE_NOWAIT;
 	return FD_FILE;
 }
@@ -69,10 +96,18 @@ enum fd_class fd_class_get(int fd)
 	return cls;
 }
 
-void fd_set_class(int fd, enum fd_class cls)
+static void set_class(int fd, enum fd_class cls)
 {
 	if ((unsigned)fd < FD_TAB_MAX)
 		atomic_store_explicit(&fd_tab[fd], cls, memory_order_relaxed);
+}
+
+/* A new fd (pipe, socket, accept) or a new verdict on one. */
+void fd_set_class(int fd, enum fd_class cls)
+{
+	set_class(fd, cls);
+	if (unlikely(batch_enabled))
+		batch_fd_forget(fd);
 }
 
 void fd_forget(int fd)
@@ -86,9 +121,12 @@ void fd_forget_range(unsigned int lo, unsigned int hi)
 
 	if (hi >= FD_TAB_MAX)
 		hi = FD_TAB_MAX - 1;
-	for (fd = lo; fd <= hi; fd++)
+	for (fd = lo; fd <= hi; fd++) {
 		atomic_store_explicit(&fd_tab[fd], FD_UNKNOWN,
 				      memory_order_relaxed);
+		if (unlikely(batch_enabled))
+			batch_fd_forget((int)fd);
+	}
 }
 
 bool fd_is_regular(int fd)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "ring/ring.h"
+#include "shim/batch.h"
 #include "shim/real.h"
 #include "shim/shim.h"
 
@@ -17,16 +18,29 @@ __thread volatile int shim_in_vfork;
 
 void shim_after_fork_child(void)
 {
+	batch_fork_child();
 	ring_fork_child();
-	shim_live_fork_child();
+	shim_live_renew();
 	shim_stats_reset();
 	shim_in_vfork = 0;
 }
 
+/* Staged writes go out before the child can write after them. */
+static void fork_prepare(void)
+{
+	batch_flush_all(false);
+	ring_fork_prepare();
+}
+
 void shim_fork_init(void)
 {
-	pthread_atfork(ring_fork_prepare, ring_fork_parent,
-		       shim_after_fork_child);
+	pthread_atfork(fork_prepare, ring_fork_parent, shim_after_fork_child);
+}
+
+/* Called from vfork.S before the vfork syscall. */
+void shim_vfork_prepare(void)
+{
+	batch_flush_all(false);
 }
 
 SHIM_EXPORT pid_t _Fork(void)
@@ -34,6 +48,7 @@ SHIM_EXPORT pid_t _Fork(void)
 	pid_t pid;
 
 	shim_ready();
+	batch_flush_all(false);
 	pid = real._Fork ? real._Fork() : -1;
 	if (pid == 0)
 		shim_after_fork_child();

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "ring/ring.h"
+#include "shim/batch.h"
 #include "shim/real.h"
 #include "shim/shim.h"
 
@@ -75,11 +76,16 @@ void shim_init(void)
 		shim_mode = MODE_DISABLED;
 		shim_mode_why = "in SHIM_SKIP";
 	}
+	if (shim_mode != MODE_DISABLED)
+		batch_init();
 	atomic_store(&init_state, 2);
 	if (shim_mode != MODE_DISABLED)
 		shim_config_banner();
-	if (getenv("SHIM_CHECK"))
+	/* SHIM_CHECK=1 (shim-run --check): the report is all the process does. */
+	if (getenv("SHIM_CHECK")) {
 		shim_check_report();
+		syscall(SYS_exit_group, 0);
+	}
 	shim_debug("loaded into %s%s", shim_exe,
 		   shim_cfg.disable ? " (disabled)" : "");
 }
@@ -138,8 +144,23 @@ __attribute__((constructor)) static void shim_ctor(void)
 	shim_init();
 }
 
-__attribute__((destructor)) static void shim_dtor(void)
+/*
+ * The end of the process, however it comes: exit() runs the destructor,
+ * _exit() (dash, a fork child giving up) comes through intercept/proc.c.
+ * A process killed by a signal gets neither; shim-stat prunes its file.
+ */
+void shim_process_end(void)
 {
+	static atomic_flag done = ATOMIC_FLAG_INIT;
+
+	batch_flush_all(true);
+	if (atomic_flag_test_and_set(&done))
+		return;
 	shim_stats_write();
 	shim_live_remove();
+}
+
+__attribute__((destructor)) static void shim_dtor(void)
+{
+	shim_process_end();
 }

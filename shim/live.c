@@ -22,8 +22,10 @@
 
 static struct shim_live *live;
 static char live_path[300];
+/* The counters as copied into the live file, for carry_over(). */
+static struct shim_stats seen;
 
-static int live_dir(char *dir, size_t len)
+static int live_dir(char *dir, size_t len, bool create)
 {
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
 	struct stat st;
@@ -33,7 +35,8 @@ static int live_dir(char *dir, size_t len)
 		snprintf(dir, len, "%s/libshim", xdg);
 	else
 		snprintf(dir, len, "/dev/shm/libshim-%u", (unsigned)uid);
-	syscall(SYS_mkdirat, AT_FDCWD, dir, 0700);
+	if (create)
+		syscall(SYS_mkdirat, AT_FDCWD, dir, 0700);
 	/* Ours, a real directory, private: or no live stats at all. */
 	if (syscall(SYS_newfstatat, AT_FDCWD, dir, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 	    !S_ISDIR(st.st_mode) || st.st_uid != uid || (st.st_mode & 077))
@@ -53,16 +56,38 @@ void shim_live_update_mode(void)
 		set_why();
 }
 
+/*
+ * Other threads kept counting in the old block between the copy and the
+ * switch: add what they counted there since the copy.
+ */
+static void carry_over(struct shim_stats *to, struct shim_stats *from)
+{
+	_Atomic uint64_t *t = (_Atomic uint64_t *)to;
+	_Atomic uint64_t *f = (_Atomic uint64_t *)from;
+	const uint64_t *s = (const uint64_t *)&seen;
+	size_t i;
+
+	for (i = 0; i < sizeof(*to) / sizeof(uint64_t); i++) {
+		uint64_t d = atomic_load(&f[i]) - s[i];
+
+		if (d)
+			atomic_fetch_add(&t[i], d);
+	}
+}
+
 void shim_live_publish(void)
 {
 	char dir[256];
+	struct shim_stats *old;
 	struct shim_live *l;
 	struct timespec ts;
 	long pid = syscall(SYS_getpid);
 	int fd;
 
-	if (live || getenv("SHIM_NO_LIVE") || live_dir(dir, sizeof(dir)) < 0)
+	if (live || getenv("SHIM_NO_LIVE") || live_dir(dir, sizeof(dir), true) < 0)
 		return;
+	snprintf(live_path, sizeof(live_path), "%s/%ld.exec", dir, pid);
+	syscall(SYS_unlinkat, AT_FDCWD, live_path, 0);	/* our image before exec */
 	snprintf(live_path, sizeof(live_path), "%s/%ld", dir, pid);
 	fd = (int)syscall(SYS_openat, AT_FDCWD, live_path,
 			  O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -77,6 +102,7 @@ void shim_live_publish(void)
 	if (l == MAP_FAILED)
 		return;
 	memcpy(&l->stats, shim_st, sizeof(l->stats));
+	memcpy(&seen, &l->stats, sizeof(seen));
 	l->version = SHIM_LIVE_VERSION;
 	l->size = sizeof(*l);
 	l->pid = (int32_t)pid;
@@ -88,20 +114,63 @@ void shim_live_publish(void)
 	live = l;
 	set_why();
 	memcpy(l->magic, SHIM_LIVE_MAGIC, sizeof(SHIM_LIVE_MAGIC));
-	atomic_store(&shim_st, &l->stats);
+	old = atomic_exchange(&shim_st, &l->stats);
+	carry_over(&l->stats, old);
 }
 
 void shim_live_remove(void)
 {
-	if (live)
+	char dir[256], aside[300];
+
+	if (live) {
 		syscall(SYS_unlinkat, AT_FDCWD, live_path, 0);
+		return;
+	}
+	/* An image that never published may still hold its predecessor's. */
+	if (!getenv("SHIM_NO_LIVE") && live_dir(dir, sizeof(dir), false) == 0) {
+		snprintf(aside, sizeof(aside), "%s/%ld.exec", dir,
+			 (long)syscall(SYS_getpid));
+		syscall(SYS_unlinkat, AT_FDCWD, aside, 0);
+	}
 }
 
 /*
- * A fork child gets fresh counters in a file of its own: the inherited
- * mapping is shared with the parent.
+ * Across exec: the file is set aside as <pid>.exec, which shim-stat does not
+ * list; the new image, if shimmed, removes it as it publishes its own, and
+ * an exec that failed puts it back. The mapping itself never moves: other
+ * threads may be counting in it.
  */
-void shim_live_fork_child(void)
+static void exec_name(char *buf, size_t len)
+{
+	snprintf(buf, len, "%s.exec", live_path);
+}
+
+void shim_live_hide(void)
+{
+	char aside[sizeof(live_path) + 8];
+
+	if (!live)
+		return;
+	exec_name(aside, sizeof(aside));
+	syscall(SYS_renameat, AT_FDCWD, live_path, AT_FDCWD, aside);
+}
+
+void shim_live_unhide(void)
+{
+	char aside[sizeof(live_path) + 8];
+
+	if (!live)
+		return;
+	exec_name(aside, sizeof(aside));
+	syscall(SYS_renameat, AT_FDCWD, aside, AT_FDCWD, live_path);
+}
+
+/*
+ * Fresh counters in a file of its own: for a fork child, whose inherited
+ * mapping is shared with the parent, and after an exec that failed, whose
+ * file was already removed and its counters written out.
+ */
+void shim_live_renew(void)
 {
 	static struct shim_stats stats_child;
 	struct shim_live *old = live;

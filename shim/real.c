@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -108,6 +111,152 @@ static int raw_open(const char *p, int f, ...)
 }
 static pid_t raw__Fork(void)
 { return syscall(SYS_fork); }
+/* Before resolution there is no PATH search: a bare name is not found. */
+static int raw_execve(const char *p, char *const *a, char *const *e)
+{ return syscall(SYS_execve, p, a, e); }
+static int raw_execv(const char *p, char *const *a)
+{ return raw_execve(p, a, environ); }
+static int raw_execvpe(const char *p, char *const *a, char *const *e)
+{
+	if (!strchr(p, '/')) {
+		errno = ENOENT;
+		return -1;
+	}
+	return raw_execve(p, a, e);
+}
+static int raw_execvp(const char *p, char *const *a)
+{ return raw_execvpe(p, a, environ); }
+static int raw_fexecve(int fd, char *const *a, char *const *e)
+{ return syscall(SYS_execveat, fd, "", a, e, AT_EMPTY_PATH); }
+
+static int raw_fsync(int fd)
+{ return syscall(SYS_fsync, fd); }
+static int raw_fdatasync(int fd)
+{ return syscall(SYS_fdatasync, fd); }
+static off_t raw_lseek64(int fd, off_t o, int w)
+{ return syscall(SYS_lseek, fd, o, w); }
+static int raw_ftruncate64(int fd, off_t len)
+{ return syscall(SYS_ftruncate, fd, len); }
+static int raw_shutdown(int fd, int how)
+{ return syscall(SYS_shutdown, fd, how); }
+static int raw_ppoll(struct pollfd *p, nfds_t n, const struct timespec *t,
+		     const sigset_t *m)
+{ return syscall(SYS_ppoll, p, n, t, m, _NSIG / 8); }
+static int raw_poll(struct pollfd *p, nfds_t n, int ms)
+{
+	struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
+
+	return raw_ppoll(p, n, ms < 0 ? NULL : &t, NULL);
+}
+static int raw_select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *t)
+{ return syscall(SYS_select, n, r, w, e, t); }
+static int raw_pselect(int n, fd_set *r, fd_set *w, fd_set *e,
+		       const struct timespec *t, const sigset_t *m)
+{
+	struct { const sigset_t *ss; size_t len; } data = { m, _NSIG / 8 };
+	struct timespec ts, *tp = NULL;
+
+	if (t) {
+		ts = *t;	/* the kernel writes the time left */
+		tp = &ts;
+	}
+	return syscall(SYS_pselect6, n, r, w, e, tp, m ? &data : NULL);
+}
+static int raw_epoll_pwait(int fd, struct epoll_event *ev, int n, int ms,
+			   const sigset_t *m)
+{ return syscall(SYS_epoll_pwait, fd, ev, n, ms, m, _NSIG / 8); }
+static int raw_epoll_wait(int fd, struct epoll_event *ev, int n, int ms)
+{ return raw_epoll_pwait(fd, ev, n, ms, NULL); }
+static int raw_nanosleep(const struct timespec *t, struct timespec *rem)
+{ return syscall(SYS_nanosleep, t, rem); }
+static int raw_clock_nanosleep(clockid_t c, int f, const struct timespec *t,
+			       struct timespec *rem)
+{ return syscall(SYS_clock_nanosleep, c, f, t, rem) < 0 ? errno : 0; }
+static unsigned int raw_sleep(unsigned int s)
+{
+	struct timespec t = { s, 0 };
+
+	return raw_nanosleep(&t, &t) < 0 ? (unsigned int)t.tv_sec : 0;
+}
+static int raw_usleep(useconds_t us)
+{
+	struct timespec t = { us / 1000000, (long)(us % 1000000) * 1000 };
+
+	return raw_nanosleep(&t, NULL);
+}
+static int raw_pause(void)
+{ return syscall(SYS_pause); }
+static pid_t raw_wait4(pid_t p, int *st, int o, struct rusage *ru)
+{ return syscall(SYS_wait4, p, st, o, ru); }
+static pid_t raw_waitpid(pid_t p, int *st, int o)
+{ return raw_wait4(p, st, o, NULL); }
+static pid_t raw_wait(int *st)
+{ return raw_wait4(-1, st, 0, NULL); }
+static int raw_waitid(idtype_t t, id_t id, siginfo_t *si, int o)
+{ return syscall(SYS_waitid, t, id, si, o, NULL); }
+
+/*
+ * Installing a handler needs libc's restorer: before resolution only
+ * queries and SIG_DFL/SIG_IGN, which need none, are served.
+ */
+static int raw_sigaction(int sig, const struct sigaction *act,
+			 struct sigaction *old)
+{
+	struct { void *h; unsigned long flags; void *restorer; uint64_t mask; }
+		k = { 0 }, ko = { 0 };
+	long r;
+
+	if (act) {
+		if (act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN) {
+			errno = ENOSYS;
+			return -1;
+		}
+		k.h = (void *)act->sa_handler;
+		k.flags = (unsigned long)act->sa_flags;
+		memcpy(&k.mask, &act->sa_mask, sizeof(k.mask));
+	}
+	r = syscall(SYS_rt_sigaction, sig, act ? &k : NULL, old ? &ko : NULL,
+		    sizeof(k.mask));
+	if (r == 0 && old) {
+		memset(old, 0, sizeof(*old));
+		old->sa_handler = (sighandler_t)ko.h;
+		old->sa_flags = (int)ko.flags;
+		memcpy(&old->sa_mask, &ko.mask, sizeof(ko.mask));
+	}
+	return (int)r;
+}
+static sighandler_t raw_signal(int sig, sighandler_t h)
+{
+	struct sigaction a = { .sa_handler = h }, old = { 0 };
+
+	a.sa_flags = SA_RESTART;
+	return raw_sigaction(sig, &a, &old) ? SIG_ERR : old.sa_handler;
+}
+
+/*
+ * No syscall does what these do: before the table is resolved (a call
+ * from inside the shim's own start-up, which never makes one) they fail.
+ */
+static int raw_posix_spawn(pid_t *pid, const char *path,
+			   const posix_spawn_file_actions_t *fa,
+			   const posix_spawnattr_t *at, char *const *argv,
+			   char *const *envp)
+{ return ENOSYS; }
+static int raw_posix_spawnp(pid_t *pid, const char *file,
+			    const posix_spawn_file_actions_t *fa,
+			    const posix_spawnattr_t *at, char *const *argv,
+			    char *const *envp)
+{ return ENOSYS; }
+static int raw_system(const char *cmd)
+{
+	errno = ENOSYS;
+	return -1;
+}
+static FILE *raw_popen(const char *cmd, const char *mode)
+{
+	errno = ENOSYS;
+	return NULL;
+}
 
 #define SHIM_REAL_INIT(ret, name, args) .name = raw_##name,
 struct shim_real real = {

@@ -10,8 +10,16 @@
 #ifndef SHIM_REAL_H
 #define SHIM_REAL_H
 
+#include <poll.h>
 #include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
@@ -55,7 +63,48 @@
 	X(int, pipe2, (int *, int))					\
 	X(int, open, (const char *, int, ...))				\
 	X(int, openat, (int, const char *, int, ...))			\
-	X(pid_t, _Fork, (void))
+	X(pid_t, _Fork, (void))						\
+	X(int, execve, (const char *, char *const *, char *const *))	\
+	X(int, execv, (const char *, char *const *))			\
+	X(int, execvp, (const char *, char *const *))			\
+	X(int, execvpe, (const char *, char *const *, char *const *))	\
+	X(int, fexecve, (int, char *const *, char *const *))		\
+	X(int, fsync, (int))						\
+	X(int, fdatasync, (int))					\
+	X(off_t, lseek64, (int, off_t, int))				\
+	X(int, ftruncate64, (int, off_t))				\
+	X(int, shutdown, (int, int))					\
+	X(int, poll, (struct pollfd *, nfds_t, int))			\
+	X(int, ppoll, (struct pollfd *, nfds_t, const struct timespec *, \
+		       const sigset_t *))				\
+	X(int, select, (int, fd_set *, fd_set *, fd_set *, struct timeval *)) \
+	X(int, pselect, (int, fd_set *, fd_set *, fd_set *,		\
+			 const struct timespec *, const sigset_t *))	\
+	X(int, epoll_wait, (int, struct epoll_event *, int, int))	\
+	X(int, epoll_pwait, (int, struct epoll_event *, int, int,	\
+			     const sigset_t *))				\
+	X(int, nanosleep, (const struct timespec *, struct timespec *))	\
+	X(int, clock_nanosleep, (clockid_t, int, const struct timespec *, \
+				 struct timespec *))			\
+	X(unsigned int, sleep, (unsigned int))				\
+	X(int, usleep, (useconds_t))					\
+	X(int, pause, (void))						\
+	X(pid_t, wait, (int *))						\
+	X(pid_t, waitpid, (pid_t, int *, int))				\
+	X(pid_t, wait4, (pid_t, int *, int, struct rusage *))		\
+	X(int, waitid, (idtype_t, id_t, siginfo_t *, int))		\
+	X(int, sigaction, (int, const struct sigaction *, struct sigaction *)) \
+	X(sighandler_t, signal, (int, sighandler_t))			\
+	X(int, posix_spawn, (pid_t *, const char *,			\
+			     const posix_spawn_file_actions_t *,	\
+			     const posix_spawnattr_t *, char *const *,	\
+			     char *const *))				\
+	X(int, posix_spawnp, (pid_t *, const char *,			\
+			      const posix_spawn_file_actions_t *,	\
+			      const posix_spawnattr_t *, char *const *,	\
+			      char *const *))				\
+	X(int, system, (const char *))					\
+	X(FILE *, popen, (const char *, const char *))
 
 #define SHIM_REAL_MEMBER(ret, name, args) ret (*name) args;
 struct shim_real {

@@ -93,6 +93,8 @@ struct shim_config {
 	unsigned sq_idle_ms;	/* SHIM_SQ_IDLE_MS */
 	int sq_cpu;		/* SHIM_SQ_CPU, -1: any */
 	unsigned spin_us;	/* SHIM_SPIN_US */
+	unsigned batch_bytes;	/* SHIM_BATCH_BYTES: staging buffer size */
+	unsigned batch_us;	/* SHIM_BATCH_US: longest a staged write waits */
 	const char *only;	/* SHIM_ONLY: comma list of program names */
 	const char *skip;	/* SHIM_SKIP */
 	char stats_path[4000];
@@ -124,6 +126,10 @@ struct shim_stats {
 	_Atomic uint64_t enter;
 	_Atomic uint64_t rings;		/* created */
 	_Atomic uint64_t rings_freed;
+	/* The batch profile: writes staged, and the writes that sent them. */
+	_Atomic uint64_t batch[C__NR];
+	_Atomic uint64_t batch_flushes;
+	_Atomic uint64_t batch_flush_bytes;
 };
 /* Where the counters live: static storage, then the live-stats file. */
 extern struct shim_stats *_Atomic shim_st;
@@ -158,12 +164,15 @@ static inline void stat_real(enum shim_call call, enum shim_why why)
 
 void shim_stats_reset(void);
 void shim_stats_write(void);
+void shim_stats_unwrite(void);
 
 /* live.c */
 void shim_live_publish(void);
 void shim_live_update_mode(void);
 void shim_live_remove(void);
-void shim_live_fork_child(void);
+void shim_live_hide(void);
+void shim_live_unhide(void);
+void shim_live_renew(void);
 
 /* init.c */
 extern char shim_exe[64];
@@ -171,6 +180,7 @@ extern const char *shim_mode_why;
 void shim_init(void);
 bool shim_ready(void);
 void shim_set_passthrough(const char *why);
+void shim_process_end(void);
 void shim_set_ring_mode(void);
 void shim_check_report(void);
 
@@ -184,6 +194,7 @@ bool fd_is_regular(int fd);
 /* fork.c */
 void shim_fork_init(void);
 void shim_after_fork_child(void);
+void shim_vfork_prepare(void);
 extern __thread volatile int shim_in_vfork;
 
 #endif

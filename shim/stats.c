@@ -61,6 +61,9 @@ static void put(struct out *o, const char *fmt, ...)
 	va_end(ap);
 	if (n > 0)
 		o->len += (size_t)n;
+	/* Truncated output stays within the buffer (put() then stops). */
+	if (o->len >= sizeof(o->buf))
+		o->len = sizeof(o->buf) - 1;
 }
 
 static void put_num(struct out *o, const char *key, const char *sub,
@@ -71,10 +74,12 @@ static void put_num(struct out *o, const char *key, const char *sub,
 		    (unsigned long long)v);
 }
 
+/* The file last written, for shim_stats_unwrite(). */
+static char path[sizeof(shim_cfg.stats_path) + 48];
+
 /* Open PATH.<pid>, or PATH.<pid>-<n> if an exec'd image already wrote it. */
 static int open_stats_file(void)
 {
-	char path[sizeof(shim_cfg.stats_path) + 48];
 	long pid = syscall(SYS_getpid);
 	int i, fd;
 
@@ -115,6 +120,10 @@ void shim_stats_write(void)
 		put_num(&o, shim_call_names[c], "real", ld(&shim_st->real[c]));
 		put_num(&o, shim_call_names[c], "bytes", ld(&shim_st->bytes[c]));
 	}
+	for (c = 0; c < C__NR; c++)
+		put_num(&o, shim_call_names[c], "batch", ld(&shim_st->batch[c]));
+	put_num(&o, "batch", "flushes", ld(&shim_st->batch_flushes));
+	put_num(&o, "batch", "flush_bytes", ld(&shim_st->batch_flush_bytes));
 	for (w = 0; w < W__NR; w++)
 		put_num(&o, "fallback", shim_why_names[w], ld(&shim_st->why[w]));
 	put(&o, "\n}\n");
@@ -133,4 +142,12 @@ void shim_stats_write(void)
 		off += (size_t)n;
 	}
 	syscall(SYS_close, fd);
+}
+
+/* An exec that failed: its image goes on, and writes everything at its end. */
+void shim_stats_unwrite(void)
+{
+	if (shim_cfg.stats_path[0] && path[0])
+		syscall(SYS_unlinkat, AT_FDCWD, path, 0);
+	path[0] = 0;
 }

@@ -11,7 +11,8 @@
 /* siginterrupt is what old programs call; it is what is being tested. */
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
-/* SHIM-EXPECT: write.ring>=1 */
+/* Pipes, and read/write on sockets, take RWF_NOWAIT from 6.4. */
+/* SHIM-EXPECT: write.ring>=1@6.4 */
 
 enum { READ, RECV, ACCEPT };
 

@@ -8,7 +8,8 @@
 
 #include "testlib.h"
 
-/* SHIM-EXPECT: read.ring>=1 pread.ring>=2 recv.ring>=1 recvfrom.ring>=1 */
+/* Pipes, and read/write on sockets, take RWF_NOWAIT from 6.4. */
+/* SHIM-EXPECT: read.ring>=1@6.4 pread.ring>=2 recv.ring>=1 recvfrom.ring>=1 */
 
 extern ssize_t __read_chk(int, void *, size_t, size_t);
 extern ssize_t __pread_chk(int, void *, size_t, off_t, size_t);

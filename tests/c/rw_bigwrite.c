@@ -7,7 +7,8 @@
 
 #include "testlib.h"
 
-/* SHIM-EXPECT: write.ring>=1 */
+/* Pipes, and read/write on sockets, take RWF_NOWAIT from 6.4. */
+/* SHIM-EXPECT: write.ring>=1@6.4 */
 
 #define BIG (8 << 20)
 static unsigned char out[BIG], in[BIG];

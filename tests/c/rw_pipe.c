@@ -2,7 +2,8 @@
 /* read/write on a pipe: sizes, EOF, zero length, bad fds and pointers. */
 #include "testlib.h"
 
-/* SHIM-EXPECT: read.ring>=4 write.ring>=4 */
+/* Pipes, and read/write on sockets, take RWF_NOWAIT from 6.4. */
+/* SHIM-EXPECT: read.ring>=4@6.4 write.ring>=4@6.4 */
 
 int main(void)
 {

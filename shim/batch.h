@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The batch profile (SHIM_PROFILE=batch): writes to pipes, stream sockets
+ * and regular files are copied into a per-fd staging buffer and return at
+ * once; a buffer goes out as one write when it fills, at a barrier (any
+ * other call the shim sees that could depend on the data), or after
+ * SHIM_BATCH_US at the latest. README "Profiles" lists what differs from
+ * the syscalls.
+ */
+#ifndef SHIM_BATCH_H
+#define SHIM_BATCH_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "shim/shim.h"
+
+/* batch_write(): not staged; the caller takes its exact path. */
+#define BATCH_PASS (-2L)
+
+extern bool batch_enabled;
+/* Buffers this thread staged into since its last barrier. */
+extern __thread int batch_mine;
+
+long batch_write(enum shim_call call, int fd, const struct iovec *iov,
+		 int cnt, int msg_flags);
+void batch_flush_mine(bool files_only);
+void batch_flush_for_read(int fd);
+void batch_flush_fd(int fd, bool wait);
+void batch_flush_all(bool wait);
+int batch_take_error(int fd, bool nosignal);
+void batch_fd_changed(int fd);
+void batch_fd_forget(int fd);
+void batch_fork_child(void);
+void batch_init(void);
+bool batch_sig_hidden(int sig);
+void batch_sig_release(int sig);
+
+/*
+ * A write that goes the exact way (too big, odd flags, sendmsg, pwrite):
+ * nothing staged on fd may be overtaken, nor, unless another thread is
+ * busy with it, anything this thread staged elsewhere.
+ */
+static inline void batch_before_write(int fd)
+{
+	if (unlikely(batch_enabled)) {
+		if (batch_mine)
+			batch_flush_mine(false);
+		batch_flush_fd(fd, true);
+	}
+}
+
+/*
+ * A call that may wait in the kernel (fd -1: poll, sleep, wait, accept...;
+ * else a read of fd): what this thread staged goes out, since whatever it
+ * waits for may be the answer to it (batch_flush_for_read has the finer
+ * rules for reads), and so does what any thread staged on fd itself.
+ */
+static inline void batch_before_read(int fd)
+{
+	if (unlikely(batch_enabled)) {
+		if (batch_mine)
+			batch_flush_for_read(fd);
+		if (fd >= 0)
+			batch_flush_fd(fd, false);
+	}
+}
+
+#endif

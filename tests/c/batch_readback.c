@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Batch profile: what a thread wrote to a file is there for every read it
+ * makes next: through the same fd (pread, after lseek), through another
+ * fd on the same file, and after a dup2 over the fd; and a request staged
+ * on a socket goes out before the thread waits for its answer.
+ */
+#include <sys/wait.h>
+
+#include "testlib.h"
+
+/* SHIM-ENV: SHIM_PROFILE=batch */
+/* SHIM-EXPECT: write.batch>=2 send.batch>=1 */
+
+static void show(const char *what, int fd, off_t off)
+{
+	char buf[64] = "";
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, off);
+
+	printf("%s: %zd '%s'\n", what, n, n > 0 ? buf : "");
+}
+
+int main(void)
+{
+	char path[] = "/tmp/shim-readback-XXXXXX", buf[16] = "";
+	int w = mkstemp(path), r = open(path, O_RDONLY), s[2];
+	pid_t pid;
+
+	write(w, "one ", 4);
+	show("same fd", w, 0);
+	write(w, "two ", 4);
+	show("other fd", r, 0);
+	write(w, "three ", 6);
+	printf("lseek end -> %ld\n", (long)lseek(w, 0, SEEK_END));
+	write(w, "four", 4);
+	dup2(r, w);
+	show("after dup2", r, 0);
+	close(r);
+	close(w);
+	unlink(path);
+
+	/* A request and its answer: the answer needs the request out. */
+	socketpair(AF_UNIX, SOCK_STREAM, 0, s);
+	pid = fork();
+	if (pid == 0) {
+		char q[4];
+
+		close(s[0]);
+		if (t_read_full(s[1], q, 4) == 4)
+			write(s[1], "pong", 4);
+		_exit(0);
+	}
+	close(s[1]);
+	send(s[0], "ping", 4, 0);
+	printf("answer: %zd\n", recv(s[0], buf, sizeof(buf), 0));
+	waitpid(pid, NULL, 0);
+	close(s[0]);
+	return t_failed;
+}
