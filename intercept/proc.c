@@ -115,45 +115,53 @@ static void exec_argv(char **argv, size_t argc, const char *arg0, va_list *ap)
 		argv[i] = va_arg(*ap, char *);
 }
 
+enum exec_how { EXEC_PATH, EXEC_SEARCH, EXEC_ENV };
+
+static int exec_list(const char *path, const char *arg, va_list *ap,
+		     enum exec_how how)
+{
+	size_t argc = exec_argc(ap);
+	char *argv[argc + 1];
+
+	exec_argv(argv, argc, arg, ap);
+	if (how == EXEC_ENV)
+		return execve(path, argv, va_arg(*ap, char **));
+	if (how == EXEC_SEARCH)
+		return execvp(path, argv);
+	return execv(path, argv);
+}
+
 SHIM_EXPORT int execl(const char *path, const char *arg, ...)
 {
 	va_list ap;
+	int ret;
 
 	va_start(ap, arg);
-	size_t argc = exec_argc(&ap);
-	char *argv[argc + 1];
-
-	exec_argv(argv, argc, arg, &ap);
+	ret = exec_list(path, arg, &ap, EXEC_PATH);
 	va_end(ap);
-	return execv(path, argv);
+	return ret;
 }
 
 SHIM_EXPORT int execlp(const char *file, const char *arg, ...)
 {
 	va_list ap;
+	int ret;
 
 	va_start(ap, arg);
-	size_t argc = exec_argc(&ap);
-	char *argv[argc + 1];
-
-	exec_argv(argv, argc, arg, &ap);
+	ret = exec_list(file, arg, &ap, EXEC_SEARCH);
 	va_end(ap);
-	return execvp(file, argv);
+	return ret;
 }
 
 SHIM_EXPORT int execle(const char *path, const char *arg, ...)
 {
 	va_list ap;
+	int ret;
 
 	va_start(ap, arg);
-	size_t argc = exec_argc(&ap);
-	char *argv[argc + 1];
-
-	exec_argv(argv, argc, arg, &ap);
-	char **envp = va_arg(ap, char **);
-
+	ret = exec_list(path, arg, &ap, EXEC_ENV);
 	va_end(ap);
-	return execve(path, argv, envp);
+	return ret;
 }
 
 /*

@@ -76,6 +76,39 @@ int main(void)
 	printf("vfork+exec true: %d\n", WEXITSTATUS(status));
 	T_CHECK(roundtrip(p, "after vfork") == 0, "after vfork");
 
+	/* The list forms pass every argument, and execle its envp. */
+	{
+		char *env[] = { "X=from-envp", NULL };
+		const char *want = "zero one from-envp\n";
+		ssize_t n;
+
+		pipe(back);
+		pid = fork();
+		if (pid == 0) {
+			dup2(back[1], 1);
+			execle("/bin/sh", "sh", "-c", "echo \"$0 $1 $X\"", "zero",
+			       "one", (char *)NULL, env);
+			_exit(127);
+		}
+		close(back[1]);
+		n = read(back[0], buf, sizeof(buf));
+		close(back[0]);
+		waitpid(pid, &status, 0);
+		printf("execle: %.*s", (int)(n > 0 ? n : 0), buf);
+		T_CHECK(n == (ssize_t)strlen(want) && !memcmp(buf, want, n),
+			"execle argv and envp");
+		pid = fork();
+		if (pid == 0) {
+			execlp("sh", "sh", "-c", "exit $#", "x", "a", "b",
+			       (char *)NULL);
+			_exit(127);
+		}
+		waitpid(pid, &status, 0);
+		printf("execlp: exit %d\n", WEXITSTATUS(status));
+		T_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 2,
+			"execlp argv");
+	}
+
 	{
 		posix_spawn_file_actions_t fa;
 		char *argv[] = { "echo", "hi", NULL };
