@@ -34,7 +34,11 @@ static struct ring_thread *sk_begin(struct sk *q, const struct msghdr *m,
 		return NULL;
 	}
 	if (m) {
-		if (m->msg_iovlen > ROUTE_IOV_MAX) {
+		/* A bad msghdr or iovec is libc's EFAULT, not our crash. */
+		if (!umem_readable(m, sizeof(*m)) ||
+		    m->msg_iovlen > ROUTE_IOV_MAX ||
+		    !umem_readable(m->msg_iov,
+				   m->msg_iovlen * sizeof(*m->msg_iov))) {
 			route_skip(q->call, W_ARGS);
 			return NULL;
 		}
@@ -129,7 +133,8 @@ static ssize_t shim_recv(int fd, void *buf, size_t n, int flags,
 	long r;
 
 	/* Only the plain address forms; libc judges odd ones (EFAULT...). */
-	if (from && (!fromlen || (int)*fromlen < 0)) {
+	if (from && (!fromlen || !umem_readable(fromlen, sizeof(*fromlen)) ||
+		     (int)*fromlen < 0)) {
 		batch_before_read(fd);
 		route_skip(call, W_ARGS);
 		return real.recvfrom(fd, buf, n, flags, from, fromlen);

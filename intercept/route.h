@@ -22,6 +22,7 @@
 #include "shim/batch.h"
 #include "shim/real.h"
 #include "shim/shim.h"
+#include "shim/umem.h"
 
 enum route_dir {
 	DIR_READ,

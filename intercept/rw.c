@@ -14,6 +14,7 @@ struct rw {
 	bool write;
 	bool positional;	/* pread-style: an explicit offset */
 	const struct iovec *iov;
+	bool iov_app;		/* iov came from the application */
 	int iovcnt;
 	off_t off;		/* -1: the file position */
 	int flags;		/* RWF_* from preadv2/pwritev2 */
@@ -27,6 +28,11 @@ static bool rw_plain(struct rw *q, size_t *want)
 	bool ok;
 
 	if (q->iovcnt <= 0 || q->iovcnt > ROUTE_IOV_MAX) {
+		route_skip(q->call, W_ARGS);
+		return false;
+	}
+	/* readv and friends: the array is the application's, maybe bad. */
+	if (q->iov_app && !umem_readable(q->iov, q->iovcnt * sizeof(*q->iov))) {
 		route_skip(q->call, W_ARGS);
 		return false;
 	}
@@ -216,8 +222,8 @@ SHIM_EXPORT ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off)
 
 SHIM_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 {
-	struct rw q = { .call = C_READV, .fd = fd, .iov = iov, .iovcnt = cnt,
-			.off = -1 };
+	struct rw q = { .call = C_READV, .fd = fd, .iov = iov, .iov_app = true,
+			.iovcnt = cnt, .off = -1 };
 	struct iovec rest[ROUTE_IOV_MAX];
 	long r;
 
@@ -232,7 +238,7 @@ SHIM_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 SHIM_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
 	struct rw q = { .call = C_WRITEV, .fd = fd, .write = true, .iov = iov,
-			.iovcnt = cnt, .off = -1 };
+			.iov_app = true, .iovcnt = cnt, .off = -1 };
 	struct iovec rest[ROUTE_IOV_MAX];
 	long r;
 
@@ -251,7 +257,8 @@ static ssize_t shim_preadv2(int fd, const struct iovec *iov, int cnt,
 			    off_t off, int flags, bool positional)
 {
 	struct rw q = { .call = C_PREADV, .fd = fd, .positional = positional,
-			.iov = iov, .iovcnt = cnt, .off = off, .flags = flags };
+			.iov = iov, .iov_app = true, .iovcnt = cnt, .off = off,
+			.flags = flags };
 	struct iovec rest[ROUTE_IOV_MAX];
 	long r;
 
@@ -269,8 +276,8 @@ static ssize_t shim_pwritev2(int fd, const struct iovec *iov, int cnt,
 			     off_t off, int flags, bool positional)
 {
 	struct rw q = { .call = C_PWRITEV, .fd = fd, .write = true,
-			.positional = positional, .iov = iov, .iovcnt = cnt,
-			.off = off, .flags = flags };
+			.positional = positional, .iov = iov, .iov_app = true,
+			.iovcnt = cnt, .off = off, .flags = flags };
 	struct iovec rest[ROUTE_IOV_MAX];
 	long r;
 

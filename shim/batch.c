@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "shim/batch.h"
+#include "shim/umem.h"
 #include "shim/real.h"
 
 #define BATCH_BUFS	64
@@ -414,9 +415,12 @@ static size_t iov_sum(const struct iovec *iov, int cnt, bool *ok)
 	size_t sum = 0;
 	int i;
 
-	*ok = cnt > 0 && cnt <= 1024;
+	/* Bad memory is the exact path's EFAULT; copying it would crash. */
+	*ok = cnt > 0 && cnt <= 1024 &&
+	      umem_readable(iov, (size_t)cnt * sizeof(*iov));
 	for (i = 0; *ok && i < cnt; i++) {
-		if (iov[i].iov_len > cap - sum)
+		if (iov[i].iov_len > cap - sum ||
+		    !umem_readable(iov[i].iov_base, iov[i].iov_len))
 			*ok = false;
 		else
 			sum += iov[i].iov_len;

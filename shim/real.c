@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -257,6 +258,34 @@ static FILE *raw_popen(const char *cmd, const char *mode)
 	errno = ENOSYS;
 	return NULL;
 }
+
+/* The kernel returns the address as a long: the casts are the ABI. */
+static void *raw_mmap(void *a, size_t n, int prot, int flags, int fd, off_t o)
+{
+	/* NOLINTNEXTLINE(performance-no-int-to-ptr) */
+	return (void *)syscall(SYS_mmap, a, n, prot, flags, fd, o);
+}
+static int raw_munmap(void *a, size_t n)
+{ return (int)syscall(SYS_munmap, a, n); }
+static void *raw_mremap(void *a, size_t n, size_t m, int flags, ...)
+{
+	va_list ap;
+	void *to = NULL;
+
+	if (flags & MREMAP_FIXED) {
+		va_start(ap, flags);
+		to = va_arg(ap, void *);
+		va_end(ap);
+	}
+	/* NOLINTNEXTLINE(performance-no-int-to-ptr) */
+	return (void *)syscall(SYS_mremap, a, n, m, flags, to);
+}
+static int raw_mprotect(void *a, size_t n, int prot)
+{ return (int)syscall(SYS_mprotect, a, n, prot); }
+static int raw_pkey_mprotect(void *a, size_t n, int prot, int key)
+{ return (int)syscall(SYS_pkey_mprotect, a, n, prot, key); }
+static int raw_shmdt(const void *a)
+{ return (int)syscall(SYS_shmdt, a); }
 
 #define SHIM_REAL_INIT(ret, name, args) .name = raw_##name,
 struct shim_real real = {

@@ -104,7 +104,13 @@
 			      const posix_spawnattr_t *, char *const *,	\
 			      char *const *))				\
 	X(int, system, (const char *))					\
-	X(FILE *, popen, (const char *, const char *))
+	X(FILE *, popen, (const char *, const char *))			\
+	X(void *, mmap, (void *, size_t, int, int, int, off_t))	\
+	X(int, munmap, (void *, size_t))				\
+	X(void *, mremap, (void *, size_t, size_t, int, ...))		\
+	X(int, mprotect, (void *, size_t, int))				\
+	X(int, pkey_mprotect, (void *, size_t, int, int))		\
+	X(int, shmdt, (const void *))
 
 #define SHIM_REAL_MEMBER(ret, name, args) ret (*name) args;
 struct shim_real {

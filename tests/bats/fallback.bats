@@ -17,7 +17,7 @@ setup() {
 }
 
 teardown() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	stop_started
 }
 
 # denied DENY CMD: CMD under the shim with io_uring refused as DENY says.
@@ -144,4 +144,25 @@ pipeline='cat "$DATA" | cat | dd bs=7k 2>/dev/null | sha256sum'
 	run "$SECCOMP" --setup=EPERM -- "$ROOT/scripts/shim-run" --lib "$SHIM_LIB" --stats -- sh -c 'echo hello | cat'
 	assert_success
 	assert_output --partial hello
+}
+
+@test "process_vm_readv refused: bad pointers still EFAULT, unchecked memory goes to libc" {
+	local efault=$ROOT/build/tests/efault want got prof
+	want=$("$efault")
+	for prof in exact batch; do
+		rm -f "$BATS_TEST_TMPDIR"/st.*
+		got=$(denied --deny=process_vm_readv=EPERM "SHIM_PROFILE=$prof $efault")
+		assert_equal "$got" "$want"
+		assert_stat writev.real -ge 1
+		assert_stat writev.ring -eq 0
+	done
+	# The batch profile stages nothing it cannot check, and loses nothing.
+	rm -f "$BATS_TEST_TMPDIR"/st.*
+	export DATA
+	got=$(denied --deny=process_vm_readv=EPERM \
+		'export SHIM_PROFILE=batch; dd if="$DATA" bs=64 2>/dev/null | cat | sha256sum')
+	assert_equal "$got" "$WANT"
+	assert_stat write.batch -eq 0
+	(( $(stat_of write.ring) + $(stat_of write.real) >= 1000 )) ||
+		fail "the writes were not seen"
 }

@@ -4,7 +4,11 @@
  * container's seccomp profile or kernel.io_uring_disabled would.
  *
  *   seccomp-run [--setup=EPERM|ENOSYS] [--enter=EPERM] [--register=EPERM] \
- *		 -- CMD [ARGS...]
+ *		 [--deny=SYSCALL=ERRNO]... -- CMD [ARGS...]
+ *
+ * --deny refuses any other syscall the same way (process_vm_readv, which
+ * the shim uses to check application pointers, is refused by some
+ * sandboxes).
  */
 #include <errno.h>
 #include <seccomp.h>
@@ -30,7 +34,8 @@ static int deny(scmp_filter_ctx ctx, const char *name, const char *err)
 	int nr = seccomp_syscall_resolve_name(name);
 
 	if (e < 0 || nr == __NR_SCMP_ERROR) {
-		fprintf(stderr, "seccomp-run: bad errno '%s'\n", err);
+		fprintf(stderr, "seccomp-run: bad syscall '%s' or errno '%s'\n",
+			name, err);
 		return -1;
 	}
 	return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(e), nr, 0);
@@ -56,6 +61,13 @@ int main(int argc, char **argv)
 			ret = deny(ctx, "io_uring_enter", a + 8);
 		} else if (!strncmp(a, "--register=", 11)) {
 			ret = deny(ctx, "io_uring_register", a + 11);
+		} else if (!strncmp(a, "--deny=", 7) && strchr(a + 7, '=')) {
+			char name[64];
+			const char *eq = strchr(a + 7, '=');
+
+			snprintf(name, sizeof(name), "%.*s", (int)(eq - a - 7),
+				 a + 7);
+			ret = deny(ctx, name, eq + 1);
 		} else if (a[0] == '-') {
 			fprintf(stderr, "seccomp-run: unknown option %s\n", a);
 			return 126;
@@ -67,7 +79,8 @@ int main(int argc, char **argv)
 	}
 	if (i >= argc) {
 		fprintf(stderr, "usage: seccomp-run [--setup=EPERM|ENOSYS] "
-			"[--enter=EPERM] [--register=EPERM] -- CMD [ARGS...]\n");
+			"[--enter=EPERM] [--register=EPERM] "
+			"[--deny=SYSCALL=ERRNO]... -- CMD [ARGS...]\n");
 		return 126;
 	}
 	if (seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1) < 0 ||
