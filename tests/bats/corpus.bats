@@ -14,7 +14,7 @@ setup() {
 }
 
 teardown() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	stop_started
 }
 
 need() {
@@ -22,15 +22,6 @@ need() {
 	for c in "$@"; do
 		command -v "$c" >/dev/null || skip "$c not installed"
 	done
-}
-
-# both CMD: plain and shimmed transcripts (stdout, stderr, status) match.
-both() {
-	local want got
-	want=$(plain "$1" 2>&1; echo "status $?")
-	got=$(shimmed "$1" 2>&1; echo "status $?")
-	assert_equal "$got" "$want"
-	output=$got
 }
 
 @test "bash: pipelines, traps, subshells, job control off" {

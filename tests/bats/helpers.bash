@@ -18,6 +18,23 @@ plain() {
 	timeout 60 bash -c "$1"
 }
 
+# both CMD: run CMD plain and shimmed; transcripts (stdout, stderr, and the
+# status appended) must match. The shimmed transcript is left in $output.
+both() {
+	local want got
+	want=$(plain "$1" 2>&1; echo "status $?")
+	got=$(shimmed "$1" 2>&1; echo "status $?")
+	assert_equal "$got" "$want"
+	# shellcheck disable=SC2034 # bats-assert's assert_output reads it
+	output=$got
+}
+
+# Servers a test started in the background ($! appended to PIDS) go.
+stop_started() {
+	local p
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+}
+
 # stat_of KEY: summed over every process of the last shimmed run (0 if absent).
 # Under the batch profile a staged write (X.batch) counts as served, as X.ring.
 stat_of() {

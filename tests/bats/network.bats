@@ -13,7 +13,7 @@ setup() {
 }
 
 teardown() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	stop_started
 }
 
 # socat_pair LISTEN-ADDR CONNECT-ADDR WRAP-SERVER WRAP-CLIENT

@@ -5,16 +5,6 @@
 
 load helpers
 
-# both CMD: run CMD plain and shimmed; outputs (with the status appended)
-# must match. The shimmed transcript is left in $output.
-both() {
-	local want got
-	want=$(plain "$1" 2>&1; echo "status $?")
-	got=$(shimmed "$1" 2>&1; echo "status $?")
-	assert_equal "$got" "$want"
-	output=$got
-}
-
 @test "timeout kills cat blocked in read on a pipe" {
 	both 'sleep 1.2 | timeout 0.5 cat; echo "cat: ${PIPESTATUS[1]}"'
 	assert_output --partial "cat: 124"
