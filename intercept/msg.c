@@ -189,6 +189,13 @@ SHIM_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	struct msghdr m;
 	long r;
 
+	/* No address, no control data: a stream write like send's. */
+	if (unlikely(batch_enabled) && umem_readable(msg, sizeof(*msg)) &&
+	    !msg->msg_name && !msg->msg_controllen &&
+	    msg->msg_iovlen <= ROUTE_IOV_MAX &&
+	    (r = batch_write(C_SENDMSG, fd, msg->msg_iov, (int)msg->msg_iovlen,
+			     flags)) != BATCH_PASS)
+		return r;
 	rt = sk_begin(&q, msg, IORING_OP_SENDMSG);
 	if (rt) {
 		io_uring_prep_sendmsg(ring_sqe(rt), fd, msg, flags | MSG_DONTWAIT);

@@ -463,7 +463,7 @@ static long stage(enum shim_call call, int fd, const struct iovec *iov,
 	bool sock = cls == FD_SOCKET;
 	int err;
 
-	bool is_send = call == C_SEND || call == C_SENDTO;
+	bool is_send = call == C_SEND || call == C_SENDTO || call == C_SENDMSG;
 
 	/* send() on anything but a socket is libc's ENOTSOCK. */
 	if (skip || (is_send && !sock) ||

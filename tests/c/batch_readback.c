@@ -10,7 +10,7 @@
 #include "testlib.h"
 
 /* SHIM-ENV: SHIM_PROFILE=batch */
-/* SHIM-EXPECT: write.batch>=2 send.batch>=1 */
+/* SHIM-EXPECT: write.batch>=2 send.batch>=1 sendmsg.batch>=1 */
 
 static void show(const char *what, int fd, off_t off)
 {
@@ -47,12 +47,15 @@ int main(void)
 
 		close(s[0]);
 		if (t_read_full(s[1], q, 4) == 4)
-			write(s[1], "pong", 4);
+			write(s[1], memcmp(q, "ping", 4) ? "bad!" : "pong", 4);
 		_exit(0);
 	}
 	close(s[1]);
-	send(s[0], "ping", 4, 0);
-	printf("answer: %zd\n", recv(s[0], buf, sizeof(buf), 0));
+	/* Half by send, half by sendmsg: one stream, in order. */
+	send(s[0], "pi", 2, 0);
+	sendmsg(s[0], &(struct msghdr){ .msg_iov = &(struct iovec){ "ng", 2 },
+					 .msg_iovlen = 1 }, MSG_NOSIGNAL);
+	printf("answer: %zd '%.4s'\n", recv(s[0], buf, sizeof(buf), 0), buf);
 	waitpid(pid, NULL, 0);
 	close(s[0]);
 	return t_failed;
