@@ -193,6 +193,9 @@ static ssize_t shim_pwrite(int fd, const void *buf, size_t n, off_t off)
 			.positional = true, .iov = &v, .iovcnt = 1, .off = off };
 	long r;
 
+	if (unlikely(batch_enabled) &&
+	    (r = batch_pwrite(C_PWRITE, fd, &v, 1, off)) != BATCH_PASS)
+		return r;
 	if (rw_ring(&q, &r))
 		return r;
 	return route_join(q.done, real.pwrite64(fd, (const char *)buf + q.done,
@@ -281,6 +284,9 @@ static ssize_t shim_pwritev2(int fd, const struct iovec *iov, int cnt,
 	struct iovec rest[ROUTE_IOV_MAX];
 	long r;
 
+	if (unlikely(batch_enabled) && positional && !flags &&
+	    (r = batch_pwrite(C_PWRITEV, fd, iov, cnt, off)) != BATCH_PASS)
+		return r;
 	if (rw_ring(&q, &r))
 		return r;
 	if (!q.done)

@@ -21,6 +21,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -46,10 +47,12 @@ struct bbuf {
 	pthread_mutex_t lock;
 	_Atomic int fd;		/* the application's number, -1: free */
 	int dupfd;
+	unsigned chunks;
 	bool sock;
 	bool file;		/* a reader waits for it: flushed, not skipped */
 	bool nosignal;		/* every staged send had MSG_NOSIGNAL */
-	unsigned chunks;
+	bool append;		/* O_APPEND: pwrite appends, is not staged */
+	off_t at;		/* pwrite: the offset of data[0]; -1: write */
 	size_t len;
 	uint64_t since;		/* ns: assigned, or first byte after a flush */
 	dev_t dev;		/* the file, to find its other fds' buffers */
@@ -142,6 +145,9 @@ static int flush_data(struct bbuf *b, bool *owe)
 		if (b->sock)
 			r = syscall(SYS_sendto, b->dupfd, p, n, MSG_NOSIGNAL,
 				    NULL, 0);
+		else if (b->file && b->at >= 0)
+			r = syscall(SYS_pwrite64, b->dupfd, p, n,
+				    b->at + (p - b->data));
 		else if (b->file)
 			r = syscall(SYS_write, b->dupfd, p, n);
 		else
@@ -187,6 +193,7 @@ static int flush_locked(struct bbuf *b, bool keep)
 	}
 	b->len = 0;
 	b->chunks = 0;
+	b->at = -1;
 	b->since = now_ns();
 	if (err || !keep)
 		release(b);
@@ -274,7 +281,7 @@ static bool peer_gone(int fd)
 }
 
 /* What the fd is must allow staging: blocking, writable, a byte stream. */
-static int take_dup(int fd, bool sock, struct stat *st)
+static int take_dup(int fd, bool sock, struct stat *st, int *flags)
 {
 	int d, fl, type = 0;
 	socklen_t len = sizeof(type);
@@ -296,6 +303,7 @@ static int take_dup(int fd, bool sock, struct stat *st)
 		syscall(SYS_close, d);
 		return -1;
 	}
+	*flags = fl;
 	return d;
 }
 
@@ -350,7 +358,7 @@ static void same_file_first(int fd, const struct stat *st)
 static struct bbuf *get_buf(int fd, enum fd_class cls)
 {
 	struct bbuf *b;
-	int i, d;
+	int i, d, fl;
 
 	for (;;) {
 		i = atomic_load(&fd_buf[fd]);
@@ -365,7 +373,7 @@ static struct bbuf *get_buf(int fd, enum fd_class cls)
 	bool sock = cls == FD_SOCKET;
 	struct stat st;
 
-	d = take_dup(fd, sock, &st);
+	d = take_dup(fd, sock, &st, &fl);
 	if (d < 0)
 		return NULL;
 	same_file_first(fd, &st);
@@ -380,6 +388,8 @@ static struct bbuf *get_buf(int fd, enum fd_class cls)
 	b->sock = sock;
 	b->file = cls == FD_FILE || cls == FD_FILE_NOWAIT;
 	b->nosignal = false;
+	b->append = fl & O_APPEND;
+	b->at = -1;
 	b->len = 0;
 	b->chunks = 0;
 	b->since = now_ns();
@@ -454,8 +464,27 @@ static void flush_fd(int fd, bool wait)
 	pthread_mutex_unlock(&b->lock);
 }
 
+/*
+ * May the data join what b holds? One buffer is one write: a stream's
+ * bytes with one MSG_NOSIGNAL setting, or a file's bytes at its position,
+ * or a file's bytes at contiguous pwrite offsets.
+ */
+static bool joins(const struct bbuf *b, size_t total, bool nosignal,
+		  off_t at)
+{
+	if (b->len + total > cap)
+		return false;
+	if (!b->len)
+		return true;
+	if (b->sock)
+		return b->nosignal == nosignal;
+	if (at < 0)
+		return b->at < 0;
+	return b->at >= 0 && b->at + (off_t)b->len == at;
+}
+
 static long stage(enum shim_call call, int fd, const struct iovec *iov,
-		  int cnt, size_t total, bool nosignal)
+		  int cnt, size_t total, bool nosignal, off_t at)
 {
 	enum fd_class cls = fd_class_get(fd);
 	uint8_t skip = atomic_load_explicit(&fd_skip[fd], memory_order_relaxed);
@@ -465,10 +494,12 @@ static long stage(enum shim_call call, int fd, const struct iovec *iov,
 
 	bool is_send = call == C_SEND || call == C_SENDTO || call == C_SENDMSG;
 
-	/* send() on anything but a socket is libc's ENOTSOCK. */
-	if (skip || (is_send && !sock) ||
-	    (cls != FD_PIPE && !sock && cls != FD_FILE &&
-	     cls != FD_FILE_NOWAIT)) {
+	bool file = cls == FD_FILE || cls == FD_FILE_NOWAIT;
+
+	/* send() on anything but a socket is libc's ENOTSOCK; pwrite on
+	 * anything but a file, ESPIPE. */
+	if (skip || (is_send && !sock) || (at >= 0 && !file) ||
+	    (cls != FD_PIPE && !sock && !file)) {
 		if (skip && skip != SKIP_ALWAYS)
 			atomic_store(&fd_skip[fd], skip - 1);
 		else if (cls == FD_OTHER)
@@ -480,10 +511,15 @@ static long stage(enum shim_call call, int fd, const struct iovec *iov,
 		b = get_buf(fd, cls);
 		if (!b)
 			return BATCH_PASS;
-		if (b->len + total <= cap &&
-		    (!b->len || !sock || b->nosignal == nosignal))
+		if (at >= 0 && b->append) {
+			/* Linux appends such a pwrite: libc's, after ours. */
+			flush_locked(b, true);
+			pthread_mutex_unlock(&b->lock);
+			return BATCH_PASS;
+		}
+		if (joins(b, total, nosignal, at))
 			break;
-		/* Full, or MSG_NOSIGNAL changes: what is there goes first. */
+		/* Full, or another kind of write: what is there goes first. */
 		err = flush_locked(b, true);
 		pthread_mutex_unlock(&b->lock);
 		if (err) {
@@ -491,8 +527,10 @@ static long stage(enum shim_call call, int fd, const struct iovec *iov,
 			return -1;
 		}
 	}
-	if (!b->len)
+	if (!b->len) {
 		b->since = now_ns();
+		b->at = at;
+	}
 	copy_in(b, iov, cnt);
 	b->chunks++;
 	b->nosignal = nosignal;
@@ -503,8 +541,8 @@ static long stage(enum shim_call call, int fd, const struct iovec *iov,
 	return (long)total;
 }
 
-long batch_write(enum shim_call call, int fd, const struct iovec *iov,
-		 int cnt, int msg_flags)
+static long batch_stage(enum shim_call call, int fd, const struct iovec *iov,
+			int cnt, int msg_flags, off_t at)
 {
 	bool nosignal = msg_flags & MSG_NOSIGNAL, ok;
 	size_t total;
@@ -521,15 +559,30 @@ long batch_write(enum shim_call call, int fd, const struct iovec *iov,
 	}
 	total = iov_sum(iov, cnt, &ok);
 	if (!ok || !total || total > cap / 2 ||
-	    (msg_flags & ~MSG_NOSIGNAL)) {
+	    (msg_flags & ~MSG_NOSIGNAL) ||
+	    (at >= 0 && total > (size_t)(INT64_MAX - at))) {
 		/* What libc sends now must not overtake what waits here. */
 		flush_fd(fd, true);
 		ret = BATCH_PASS;
 	} else {
-		ret = stage(call, fd, iov, cnt, total, nosignal);
+		ret = stage(call, fd, iov, cnt, total, nosignal, at);
 	}
 	in_batch = 0;
 	return ret;
+}
+
+long batch_write(enum shim_call call, int fd, const struct iovec *iov,
+		 int cnt, int msg_flags)
+{
+	return batch_stage(call, fd, iov, cnt, msg_flags, -1);
+}
+
+long batch_pwrite(enum shim_call call, int fd, const struct iovec *iov,
+		  int cnt, off_t off)
+{
+	if (off < 0)	/* EINVAL: libc's */
+		return BATCH_PASS;
+	return batch_stage(call, fd, iov, cnt, 0, off);
 }
 
 /*

@@ -25,6 +25,9 @@ extern __thread int batch_mine;
 
 long batch_write(enum shim_call call, int fd, const struct iovec *iov,
 		 int cnt, int msg_flags);
+/* pwrite on a regular file: staged at contiguous offsets. */
+long batch_pwrite(enum shim_call call, int fd, const struct iovec *iov,
+		  int cnt, off_t off);
 void batch_flush_mine(bool files_only);
 void batch_flush_for_read(int fd);
 void batch_flush_fd(int fd, bool wait);

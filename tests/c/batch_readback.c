@@ -5,12 +5,13 @@
  * fd on the same file, and after a dup2 over the fd; and a request staged
  * on a socket goes out before the thread waits for its answer.
  */
+#include <sys/uio.h>
 #include <sys/wait.h>
 
 #include "testlib.h"
 
 /* SHIM-ENV: SHIM_PROFILE=batch */
-/* SHIM-EXPECT: write.batch>=2 send.batch>=1 sendmsg.batch>=1 */
+/* SHIM-EXPECT: write.batch>=2 send.batch>=1 sendmsg.batch>=1 pwrite.batch>=2 pwritev.batch>=1 */
 
 static void show(const char *what, int fd, off_t off)
 {
@@ -35,8 +36,32 @@ int main(void)
 	write(w, "four", 4);
 	dup2(r, w);
 	show("after dup2", r, 0);
-	close(r);
 	close(w);
+
+	/*
+	 * pwrite at contiguous offsets joins one buffer; a write at the file
+	 * position, or a pwrite elsewhere, sends what is there first, so
+	 * every byte lands where the calls put it, in their order.
+	 */
+	w = open(path, O_WRONLY | O_TRUNC);
+	write(w, "aaaa", 4);
+	pwrite(w, "BB", 2, 1);
+	pwrite(w, "CC", 2, 3);
+	pwritev(w, &(struct iovec){ "EE", 2 }, 1, 5);
+	pwrite(w, "R", 1, 0);
+	write(w, "dddd", 4);
+	pwrite(w, "Z", 1, 7);
+	pwrite(w, "Y", 1, 2);
+	show("pwrite", r, 0);
+	close(w);
+	/* O_APPEND: Linux appends a pwrite whatever its offset. */
+	w = open(path, O_WRONLY | O_APPEND);
+	write(w, "+", 1);
+	pwrite(w, "!", 1, 0);
+	show("pwrite O_APPEND", r, 0);
+	printf("pwrite bad offset -> %zd\n", pwrite(w, "x", 1, -1));
+	close(w);
+	close(r);
 	unlink(path);
 
 	/* A request and its answer: the answer needs the request out. */
