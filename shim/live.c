@@ -21,6 +21,12 @@
 #include "shim/live.h"
 
 static struct shim_live *live;
+/*
+ * Two threads that meet their first ring at once would both create the
+ * file, and the second one's O_TRUNC would pull the pages from under the
+ * first one's copy (SIGBUS): one publishes, the other goes on counting.
+ */
+static _Atomic bool publishing;
 static char live_path[300];
 /* The counters as copied into the live file, for carry_over(). */
 static struct shim_stats seen;
@@ -75,37 +81,52 @@ static void carry_over(struct shim_stats *to, struct shim_stats *from)
 	}
 }
 
-void shim_live_publish(void)
+/* The file, sized and mapped, its pid set; NULL: no live stats. */
+static struct shim_live *create_file(void)
 {
 	char dir[256];
-	struct shim_stats *old;
 	struct shim_live *l;
-	struct timespec ts;
 	long pid = syscall(SYS_getpid);
 	int fd;
 
-	if (live || getenv("SHIM_NO_LIVE") || live_dir(dir, sizeof(dir), true) < 0)
-		return;
+	if (live_dir(dir, sizeof(dir), true) < 0)
+		return NULL;
 	snprintf(live_path, sizeof(live_path), "%s/%ld.exec", dir, pid);
 	syscall(SYS_unlinkat, AT_FDCWD, live_path, 0);	/* our image before exec */
 	snprintf(live_path, sizeof(live_path), "%s/%ld", dir, pid);
 	fd = (int)syscall(SYS_openat, AT_FDCWD, live_path,
 			  O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
-		return;
+		return NULL;
 	if (syscall(SYS_ftruncate, fd, sizeof(*l)) < 0) {
 		syscall(SYS_close, fd);
-		return;
+		return NULL;
 	}
 	l = mmap(NULL, sizeof(*l), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	syscall(SYS_close, fd);
 	if (l == MAP_FAILED)
+		return NULL;
+	l->pid = (int32_t)pid;
+	return l;
+}
+
+void shim_live_publish(void)
+{
+	struct shim_stats *old;
+	struct shim_live *l;
+	struct timespec ts;
+
+	if (live || getenv("SHIM_NO_LIVE") || atomic_exchange(&publishing, true))
 		return;
+	l = create_file();
+	if (!l) {
+		atomic_store(&publishing, false);	/* a later try may work */
+		return;
+	}
 	memcpy(&l->stats, shim_st, sizeof(l->stats));
 	memcpy(&seen, &l->stats, sizeof(seen));
 	l->version = SHIM_LIVE_VERSION;
 	l->size = sizeof(*l);
-	l->pid = (int32_t)pid;
 	l->ncalls = C__NR;
 	l->nwhy = W__NR;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -175,6 +196,7 @@ void shim_live_renew(void)
 	static struct shim_stats stats_child;
 	struct shim_live *old = live;
 
+	atomic_store(&publishing, false);	/* a fork child's own flag */
 	if (!old)
 		return;
 	live = NULL;
