@@ -10,10 +10,7 @@ load helpers
 SECCOMP=$ROOT/build/seccomp-run
 
 setup() {
-	DATA=$BATS_TEST_TMPDIR/data
-	make_data "$DATA" 3000000
-	WANT=$(sha256sum < "$DATA")
-	PIDS=()
+	data_setup 3000000
 }
 
 teardown() {

@@ -75,9 +75,15 @@ wait_port() {
 	return 1
 }
 
-# Deterministic test data.
-make_data() {
-	head -c "$2" /dev/urandom > "$1"
+# data_setup SIZE: $DATA, a file of SIZE random bytes (new for each test),
+# $WANT its sha256sum line, and PIDS, the servers stop_started stops.
+data_setup() {
+	# shellcheck disable=SC2034 # the suites use them
+	DATA=$BATS_TEST_TMPDIR/data
+	head -c "$1" /dev/urandom > "$DATA"
+	# shellcheck disable=SC2034
+	WANT=$(sha256sum < "$DATA")
+	PIDS=()
 }
 
 # profile_has X.Y: the kernel profile in force (SHIM_KERNEL, if set)

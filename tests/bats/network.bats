@@ -6,10 +6,7 @@
 load helpers
 
 setup() {
-	DATA=$BATS_TEST_TMPDIR/data
-	make_data "$DATA" 4000000
-	WANT=$(sha256sum < "$DATA")
-	PIDS=()
+	data_setup 4000000
 }
 
 teardown() {

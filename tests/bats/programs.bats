@@ -5,8 +5,7 @@
 load helpers
 
 setup() {
-	DATA=$BATS_TEST_TMPDIR/data
-	make_data "$DATA" 3000000
+	data_setup 3000000
 }
 
 @test "cat | cat keeps every byte" {
