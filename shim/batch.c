@@ -42,6 +42,14 @@
 #define OWE_SIGPIPE	0x100	/* fd_err: SIGPIPE still to be raised */
 #define SKIP_ALWAYS	255	/* fd_skip: never staged until the fd changes */
 #define SKIP_COOLDOWN	16	/* writes left exact after a one-write batch */
+/*
+ * A pipe's writes this big go out as they are. Coalesced, they fill the
+ * pipe in a few calls, and a write that fills it leaves the writer asleep
+ * until the reader drained it all: the two stop overlapping, and
+ * dd bs=4k | dd bs=4k took twice as long (the bench, 0.40-0.50), while
+ * one syscall per 512 bytes and more was never the cost.
+ */
+#define PIPE_STAGE_MAX	512
 
 struct bbuf {
 	pthread_mutex_t lock;
@@ -54,7 +62,6 @@ struct bbuf {
 	bool append;		/* O_APPEND: pwrite appends, is not staged */
 	off_t at;		/* pwrite: the offset of data[0]; -1: write */
 	size_t len;
-	size_t pipe_part;	/* a quarter of the pipe's capacity; 0: no pipe */
 	uint64_t since;		/* ns: assigned, or first byte after a flush */
 	dev_t dev;		/* the file, to find its other fds' buffers */
 	ino_t ino;
@@ -401,12 +408,7 @@ static struct bbuf *get_buf(int fd, enum fd_class cls)
 	b->nosignal = false;
 	b->append = fl & O_APPEND;
 	b->at = -1;
-	b->pipe_part = 0;
-	if (cls == FD_PIPE) {
-		long sz = syscall(SYS_fcntl, d, F_GETPIPE_SZ);
 
-		b->pipe_part = sz > 0 ? (size_t)sz / 4 : 0;
-	}
 	b->len = 0;
 	b->chunks = 0;
 	b->since = now_ns();
@@ -493,17 +495,7 @@ static bool joins(const struct bbuf *b, size_t total, bool nosignal,
 		return false;
 	if (!b->len)
 		return true;
-	/*
-	 * Writes of 512 bytes and more fill a pipe-sized buffer in a few
-	 * calls, and one write that fills the whole pipe leaves the writer
-	 * asleep until the reader has drained it all: writer and reader
-	 * stop overlapping (dd bs=4k | cat took twice as long). A quarter of
-	 * the pipe keeps them overlapping; tiny writes refill slowly enough
-	 * to go on to the whole buffer.
-	 */
-	if (b->pipe_part && b->len >= b->pipe_part &&
-	    b->len >= 512 * (size_t)b->chunks)
-		return false;
+
 	if (b->sock)
 		return b->nosignal == nosignal;
 	if (at < 0)
@@ -527,6 +519,7 @@ static long stage(enum shim_call call, int fd, const struct iovec *iov,
 	/* send() on anything but a socket is libc's ENOTSOCK; pwrite on
 	 * anything but a file, ESPIPE. */
 	if (skip || (is_send && !sock) || (at >= 0 && !file) ||
+	    (cls == FD_PIPE && total >= PIPE_STAGE_MAX) ||
 	    (cls != FD_PIPE && !sock && !file)) {
 		if (skip && skip != SKIP_ALWAYS)
 			atomic_store(&fd_skip[fd], skip - 1);
