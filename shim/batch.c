@@ -60,7 +60,7 @@ struct bbuf {
 	bool file;		/* a reader waits for it: flushed, not skipped */
 	bool nosignal;		/* every staged send had MSG_NOSIGNAL */
 	bool append;		/* O_APPEND: pwrite appends, is not staged */
-	off_t at;		/* pwrite: the offset of data[0]; -1: write */
+	off_t at;		/* while len: data[0]'s pwrite offset; -1: write */
 	size_t len;
 	uint64_t since;		/* ns: assigned, or first byte after a flush */
 	dev_t dev;		/* the file, to find its other fds' buffers */
@@ -201,7 +201,6 @@ static int flush_locked(struct bbuf *b, bool keep)
 	}
 	b->len = 0;
 	b->chunks = 0;
-	b->at = -1;
 	b->since = now_ns();
 	if (err || !keep)
 		release(b);
@@ -407,8 +406,6 @@ static struct bbuf *get_buf(int fd, enum fd_class cls)
 	b->file = cls == FD_FILE || cls == FD_FILE_NOWAIT;
 	b->nosignal = false;
 	b->append = fl & O_APPEND;
-	b->at = -1;
-
 	b->len = 0;
 	b->chunks = 0;
 	b->since = now_ns();
@@ -495,7 +492,6 @@ static bool joins(const struct bbuf *b, size_t total, bool nosignal,
 		return false;
 	if (!b->len)
 		return true;
-
 	if (b->sock)
 		return b->nosignal == nosignal;
 	if (at < 0)
