@@ -59,9 +59,10 @@ static struct ring_thread *sk_begin(struct sk *q, const struct msghdr *m,
 /* As rw_ring() in rw.c: true when *ret is final, false for libc. */
 static bool sk_finish(struct sk *q, struct ring_thread *rt, long *ret)
 {
+	enum route_sigs sigs;
 	int res;
 
-	if (!route_run(rt, q->call, NULL, &res))
+	if (!route_run(rt, q->call, NULL, &res, &sigs))
 		return false;
 	if (res >= 0) {
 		stat_ring(q->call, res);
@@ -69,12 +70,12 @@ static bool sk_finish(struct sk *q, struct ring_thread *rt, long *ret)
 		if (q->out && (size_t)res < q->want &&
 		    !(q->flags & MSG_DONTWAIT)) {
 			q->done = (size_t)res;
-			route_skip(q->call, W_WOULDBLOCK);
-			return false;
+			return route_wouldblock(q->call, q->fd, sigs, q->done,
+						q->saved_errno, ret);
 		}
 	} else if (res == -EAGAIN && !(q->flags & MSG_DONTWAIT)) {
-		route_skip(q->call, W_WOULDBLOCK);
-		return false;
+		return route_wouldblock(q->call, q->fd, sigs, 0,
+					q->saved_errno, ret);
 	} else if (res == -EOPNOTSUPP || res == -EINVAL || res == -EINTR ||
 		   res < -511) {
 		/* Let libc give its own answer (MSG_OOB on unix, ...). */

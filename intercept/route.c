@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -132,16 +134,22 @@ struct ring_thread *route_begin(enum shim_call call, int fd,
 
 /*
  * Run the prepared op. False: it never ran, and the caller goes to libc
- * (counted here).
+ * (counted here). *sigs says whether a handler of the application's ran on
+ * this thread meanwhile, and what it would have done to a waiting syscall.
  */
 bool route_run(struct ring_thread *rt, enum shim_call call,
-	       const struct ring_wait *w, int *res)
+	       const struct ring_wait *w, int *res, enum route_sigs *sigs)
 {
+	struct shim_sigseen seen = shim_sigseen;
 	int ret, saved = errno;
 	unsigned done;
 
 	ret = ring_run(rt, w, res, &done);
 	ring_put(rt);
+	*sigs = SIGS_NONE;
+	if (unlikely(shim_sigseen.ran != seen.ran))
+		*sigs = shim_sigseen.eintr != seen.eintr ? SIGS_EINTR
+							 : SIGS_RESTART;
 	if (likely(ret == 0))
 		return true;
 	if (ret == -EPERM)
@@ -150,6 +158,62 @@ bool route_run(struct ring_thread *rt, enum shim_call call,
 		shim_warn("io_uring_enter: %s; falling back", shim_errname(-ret));
 	route_skip(call, W_RINGERR);
 	errno = saved;
+	return false;
+}
+
+/* SO_RCVTIMEO or SO_SNDTIMEO set: signal(7) says EINTR even with SA_RESTART. */
+static bool sock_has_timeout(int fd)
+{
+	static const int opt[] = { SO_RCVTIMEO, SO_SNDTIMEO };
+	struct timeval tv;
+	socklen_t len;
+	unsigned i;
+
+	for (i = 0; i < 2; i++) {
+		len = sizeof(tv);
+		if (syscall(SYS_getsockopt, fd, SOL_SOCKET, opt[i], &tv,
+			    &len) == 0 && (tv.tv_sec || tv.tv_usec))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The ring said "would block" (or moved only part of a blocking write):
+ * libc is to wait. Had a handler run during that wait, the syscall would
+ * have ended: with what it moved, or EINTR unless SA_RESTART restarts it.
+ * The handler ran during the ring's op instead, so the call ends here the
+ * same way. True: *ret is the call's result; false: go to libc (counted).
+ */
+bool route_wouldblock(enum shim_call call, int fd, enum route_sigs sigs,
+		      size_t done, int saved_errno, long *ret)
+{
+	enum fd_class cls;
+	long fl;
+
+	if (likely(sigs == SIGS_NONE))
+		goto libc;
+	cls = fd_class_get(fd);
+	/* Regular files never wait interruptibly; O_NONBLOCK never waits. */
+	if (cls == FD_FILE || cls == FD_FILE_NOWAIT)
+		goto libc;
+	fl = syscall(SYS_fcntl, fd, F_GETFL);
+	if (fl < 0 || (fl & O_NONBLOCK))
+		goto libc;
+	if (!done && sigs == SIGS_RESTART &&
+	    !(cls == FD_SOCKET && sock_has_timeout(fd)))
+		goto libc;
+	route_skip(call, W_SIGNAL);
+	if (done) {
+		errno = saved_errno;
+		*ret = (long)done;
+	} else {
+		errno = EINTR;
+		*ret = -1;
+	}
+	return true;
+libc:
+	route_skip(call, W_WOULDBLOCK);
 	return false;
 }
 

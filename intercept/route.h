@@ -32,10 +32,23 @@ enum route_dir {
 /* Largest iovec array routed; longer ones go to libc untouched. */
 #define ROUTE_IOV_MAX 64
 
+/*
+ * Did a handler run while the ring had the op (an op on the SQ thread can
+ * wait long for that thread)? Then the libc call that follows a would-block
+ * answer would wait for a signal that has come and gone.
+ */
+enum route_sigs {
+	SIGS_NONE,
+	SIGS_RESTART,	/* a handler ran; it has SA_RESTART */
+	SIGS_EINTR,	/* a handler ran without SA_RESTART */
+};
+
 struct ring_thread *route_begin(enum shim_call call, int fd,
 				enum route_dir dir, unsigned opcode);
 bool route_run(struct ring_thread *rt, enum shim_call call,
-	       const struct ring_wait *w, int *res);
+	       const struct ring_wait *w, int *res, enum route_sigs *sigs);
+bool route_wouldblock(enum shim_call call, int fd, enum route_sigs sigs,
+		      size_t done, int saved_errno, long *ret);
 bool route_cont_reg(int fd, long res, size_t want);
 void route_sigpipe(void);
 

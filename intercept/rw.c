@@ -59,6 +59,7 @@ static bool rw_ring(struct rw *q, long *ret)
 	struct io_uring_sqe *sqe;
 	enum fd_class cls;
 	size_t want;
+	enum route_sigs sigs;
 	bool inline_op;
 	unsigned op;
 	int res;
@@ -99,7 +100,7 @@ static bool rw_ring(struct rw *q, long *ret)
 				 (uint64_t)q->off);
 	sqe->rw_flags = q->flags | RWF_NOWAIT;
 	inline_op = ring_inline(rt);
-	if (!route_run(rt, q->call, NULL, &res))
+	if (!route_run(rt, q->call, NULL, &res, &sigs))
 		return false;
 
 	if (res >= 0) {
@@ -112,12 +113,12 @@ static bool rw_ring(struct rw *q, long *ret)
 		    (q->write ? (size_t)res < want
 			      : route_cont_reg(q->fd, res, want))) {
 			q->done = (size_t)res;
-			route_skip(q->call, W_WOULDBLOCK);
-			return false;
+			return route_wouldblock(q->call, q->fd, sigs, q->done,
+						q->saved_errno, ret);
 		}
 	} else if (res == -EAGAIN && !(q->flags & RWF_NOWAIT)) {
-		route_skip(q->call, W_WOULDBLOCK);
-		return false;
+		return route_wouldblock(q->call, q->fd, sigs, 0,
+					q->saved_errno, ret);
 	} else if (res == -EOPNOTSUPP || res == -EINVAL) {
 		/*
 		 * No NOWAIT for this file (a FUSE or other odd file system):

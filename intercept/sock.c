@@ -16,6 +16,8 @@ static int shim_accept4(int fd, struct sockaddr *addr, socklen_t *len,
 	int saved = errno, res, ret;
 	struct ring_thread *rt;
 	struct io_uring_sqe *sqe;
+	enum route_sigs sigs;
+	long r;
 	int dw = atomic_load_explicit(&accept_dontwait, memory_order_relaxed);
 
 	if (dw == DW_UNKNOWN &&
@@ -37,7 +39,7 @@ static int shim_accept4(int fd, struct sockaddr *addr, socklen_t *len,
 	sqe = ring_sqe(rt);
 	io_uring_prep_accept(sqe, fd, addr, len, flags);
 	sqe->ioprio |= IORING_ACCEPT_DONTWAIT;
-	if (!route_run(rt, C_ACCEPT, NULL, &res))
+	if (!route_run(rt, C_ACCEPT, NULL, &res, &sigs))
 		goto libc;
 	if (res >= 0) {
 		if (dw == DW_UNKNOWN)
@@ -61,9 +63,13 @@ static int shim_accept4(int fd, struct sockaddr *addr, socklen_t *len,
 		}
 		goto out;
 	}
-	if (res == -EAGAIN || res == -EINVAL || res == -EINTR || res < -511) {
-		route_skip(C_ACCEPT, res == -EAGAIN ? W_WOULDBLOCK
-						    : W_UNSUPPORTED);
+	if (res == -EAGAIN) {
+		if (route_wouldblock(C_ACCEPT, fd, sigs, 0, saved, &r))
+			return (int)r;
+		goto libc;
+	}
+	if (res == -EINVAL || res == -EINTR || res < -511) {
+		route_skip(C_ACCEPT, W_UNSUPPORTED);
 		goto libc;
 	}
 	stat_ring(C_ACCEPT, 0);
@@ -104,6 +110,8 @@ SHIM_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 	const struct ring_wait w = { .timeout = &now };
 	int saved = errno, res, fl;
 	struct ring_thread *rt;
+	enum route_sigs sigs;
+	long r;
 
 	batch_before_read(-1);
 	if (fd_class_get(fd) != FD_SOCKET) {
@@ -124,11 +132,12 @@ SHIM_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 		goto libc;
 	}
 	io_uring_prep_connect(ring_sqe(rt), fd, addr, len);
-	if (!route_run(rt, C_CONNECT, &w, &res))
+	if (!route_run(rt, C_CONNECT, &w, &res, &sigs))
 		goto libc;
 	if (res == -ECANCELED || res == -EALREADY || res == -EAGAIN ||
 	    res == -EINTR || res < -511) {
-		route_skip(C_CONNECT, W_WOULDBLOCK);
+		if (route_wouldblock(C_CONNECT, fd, sigs, 0, saved, &r))
+			return (int)r;
 		goto libc;
 	}
 	stat_ring(C_CONNECT, 0);

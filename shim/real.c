@@ -233,6 +233,15 @@ static sighandler_t raw_signal(int sig, sighandler_t h)
 	a.sa_flags = SA_RESTART;
 	return raw_sigaction(sig, &a, &old) ? SIG_ERR : old.sa_handler;
 }
+static int raw_siginterrupt(int sig, int on)
+{
+	struct sigaction a = { 0 };
+
+	if (raw_sigaction(sig, NULL, &a) < 0)
+		return -1;
+	a.sa_flags = on ? a.sa_flags & ~SA_RESTART : a.sa_flags | SA_RESTART;
+	return raw_sigaction(sig, &a, NULL);
+}
 
 /*
  * No syscall does what these do: before the table is resolved (a call

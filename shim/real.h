@@ -95,6 +95,7 @@
 	X(int, waitid, (idtype_t, id_t, siginfo_t *, int))		\
 	X(int, sigaction, (int, const struct sigaction *, struct sigaction *)) \
 	X(sighandler_t, signal, (int, sighandler_t))			\
+	X(int, siginterrupt, (int, int))				\
 	X(int, posix_spawn, (pid_t *, const char *,			\
 			     const posix_spawn_file_actions_t *,	\
 			     const posix_spawnattr_t *, char *const *,	\

@@ -47,6 +47,7 @@ enum shim_why {
 	W_ARGS,		/* arguments libc must judge (size 0, huge, bad fd) */
 	W_RINGERR,	/* the ring could not be created or entered */
 	W_VFORK,	/* inside a vfork child: the parent's ring is off limits */
+	W_SIGNAL,	/* a handler ran during an SQ-thread op: the call ends */
 	W__NR
 };
 
@@ -190,6 +191,18 @@ void fd_forget(int fd);
 void fd_forget_range(unsigned int lo, unsigned int hi);
 void fd_set_class(int fd, enum fd_class cls);
 bool fd_is_regular(int fd);
+
+/* sigwrap.c: handlers that ran on this thread, counted by the trampoline. */
+struct shim_sigseen {
+	unsigned ran;
+	unsigned eintr;		/* of those, ones without SA_RESTART */
+};
+extern __thread struct shim_sigseen shim_sigseen;
+struct sigaction;
+int shim_sigaction(int sig, const struct sigaction *act,
+		   struct sigaction *old);
+void (*shim_signal(int sig, void (*handler)(int)))(int);
+int shim_siginterrupt(int sig, int on);
 
 /* fork.c */
 void shim_fork_init(void);

@@ -30,6 +30,7 @@ const char *const shim_why_names[W__NR] = {
 	[W_WOULDBLOCK] = "wouldblock", [W_UNSUPPORTED] = "unsupported",
 	[W_FLAGS] = "flags", [W_ARGS] = "args", [W_RINGERR] = "ring-error",
 	[W_VFORK] = "vfork",
+	[W_SIGNAL] = "signal",
 };
 
 void shim_stats_reset(void)
