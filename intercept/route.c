@@ -68,9 +68,16 @@ static bool setup_refused(int err)
 	}
 }
 
+/*
+ * The handlers seen when this thread's ring was taken for the current call
+ * (written only by the ring's holder: a handler's own call finds it busy).
+ */
+static __thread struct shim_sigseen route_seen;
+
 struct ring_thread *route_begin(enum shim_call call, int fd,
 				enum route_dir dir, unsigned opcode)
 {
+	struct shim_sigseen seen = shim_sigseen;
 	struct ring_thread *rt;
 	enum fd_class cls;
 	int err, serr, saved = errno;
@@ -104,8 +111,14 @@ struct ring_thread *route_begin(enum shim_call call, int fd,
 	pthread_testcancel();
 	rt = ring_get(&err, &serr);
 	if (likely(rt)) {
+		route_seen = seen;
 		if (unlikely(shim_mode == MODE_UNKNOWN))
 			shim_set_ring_mode();
+		if (unlikely(rt->sqpoll) && !ring_sq_admit(rt)) {
+			ring_put(rt);
+			route_skip(call, W_SQOFF);
+			return NULL;
+		}
 		/* Known only once the first ring has probed the kernel. */
 		if (likely(ring_op_supported(opcode)))
 			return rt;
@@ -140,7 +153,7 @@ struct ring_thread *route_begin(enum shim_call call, int fd,
 bool route_run(struct ring_thread *rt, enum shim_call call,
 	       const struct ring_wait *w, int *res, enum route_sigs *sigs)
 {
-	struct shim_sigseen seen = shim_sigseen;
+	struct shim_sigseen seen = route_seen;
 	int ret, saved = errno;
 	unsigned done;
 

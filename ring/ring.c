@@ -17,6 +17,22 @@
 #define TAG_TIMEOUT	2
 #define TAG_CANCEL	3
 #define OWNED_MAX	65536
+/*
+ * sqpoll's judge: once more than SQ_MISS_MAX ops of a window have had to
+ * block for their completion (the SQ thread was not running, so polling
+ * only took a core from the program, and each such op waited for it to be
+ * scheduled), the thread's calls go to libc for an off period:
+ * SQ_OFF_MIN_NS, doubled after each window that fails again, up to
+ * SQ_OFF_MAX_NS; SQ_GOOD_WINDOWS good windows in a row reset it. While
+ * nothing is submitted the SQ thread sleeps after SHIM_SQ_IDLE_MS, and the
+ * cores are the program's.
+ */
+#define SQ_WINDOW	32
+#define SQ_MISS_MAX	2
+#define SQ_GOOD_WINDOWS	4
+#define SQ_OFF_MIN_NS	(10 * 1000000ull)
+#define SQ_OFF_MAX_NS	(1000 * 1000000ull)
+#define SQ_SKIP_MIN	64	/* calls between clock reads while off */
 /* ring_create() result for a refused probe: this minus the errno. */
 #define RING_PROBE_FAILED	(-10000)
 
@@ -292,6 +308,8 @@ static int ring_create(struct ring_thread *rt)
 	rt->hidden_fd = -1;
 	rt->sqpoll = false;
 	rt->anchor = false;
+	memset(&rt->pay, 0, sizeof(rt->pay));
+	rt->pay.left = SQ_WINDOW;
 	atomic_store(&rt->lost, false);
 	if (shim_cfg.profile == PROFILE_SQPOLL && !atomic_load(&sqpoll_refused)) {
 		ret = sqpoll_create(rt, &p);
@@ -456,6 +474,58 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+static void sq_go_off(struct sq_pay *p)
+{
+	p->off_ns = p->off_ns ?
+		(p->off_ns * 2 > SQ_OFF_MAX_NS ? SQ_OFF_MAX_NS : p->off_ns * 2) :
+		SQ_OFF_MIN_NS;
+	p->off = true;
+	p->good = 0;
+	p->until = now_ns() + p->off_ns;
+	p->skip = SQ_SKIP_MIN;
+	p->left = p->skip;
+}
+
+/* One op's verdict: its completion came while the caller spun, or not. */
+static void sq_account(struct ring_thread *rt, bool hit)
+{
+	struct sq_pay *p = &rt->pay;
+
+	if (!shim_cfg.sq_adapt)
+		return;
+	if (!hit && ++p->miss > SQ_MISS_MAX) {
+		sq_go_off(p);
+		return;
+	}
+	if (--p->left)
+		return;
+	if (++p->good >= SQ_GOOD_WINDOWS)
+		p->off_ns = 0;
+	p->miss = 0;
+	p->left = SQ_WINDOW;
+}
+
+bool ring_sq_admit(struct ring_thread *rt)
+{
+	struct sq_pay *p = &rt->pay;
+
+	if (likely(!p->off))
+		return true;
+	if (--p->left)
+		return false;
+	/* Counting calls, not time, keeps the clock off the skipped path. */
+	if (now_ns() < p->until) {
+		if (p->skip < (1u << 20))
+			p->skip *= 2;
+		p->left = p->skip;
+		return false;
+	}
+	p->off = false;
+	p->miss = 0;
+	p->left = SQ_WINDOW;
+	return true;
+}
+
 /*
  * SQPOLL: the SQ thread picks the SQE up without a syscall (one only to wake
  * it after its idle time); spin a bounded time for the CQE before
@@ -466,6 +536,7 @@ static int sqpoll_submit(struct ring_thread *rt, int nr)
 	struct io_uring *r = &rt->uring;
 	struct io_uring_cqe *cqe;
 	uint64_t deadline;
+	bool hit;
 	int ret;
 
 	do {
@@ -481,11 +552,14 @@ static int sqpoll_submit(struct ring_thread *rt, int nr)
 	 */
 	if (ret < 0 && IO_URING_READ_ONCE(*r->sq.khead) != r->sq.sqe_tail)
 		return ret;
-	if (shim_cfg.spin_us) {
+	hit = io_uring_peek_cqe(r, &cqe) == 0;
+	if (!hit && shim_cfg.spin_us) {
 		deadline = now_ns() + shim_cfg.spin_us * 1000ull;
-		while (io_uring_peek_cqe(r, &cqe) != 0 && now_ns() < deadline)
+		while (!(hit = io_uring_peek_cqe(r, &cqe) == 0) &&
+		       now_ns() < deadline)
 			__builtin_ia32_pause();
 	}
+	sq_account(rt, hit);
 	return nr;
 }
 

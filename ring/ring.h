@@ -36,6 +36,16 @@ struct ring_thread {
 	bool sqpoll;			/* ops run on the kernel's SQ thread */
 	bool anchor;			/* other SQPOLL rings attach to this one */
 	_Atomic bool lost;		/* the application replaced hidden_fd */
+	struct sq_pay {			/* sqpoll: is polling paying here? */
+		bool off;		/* calls go to libc for a while */
+		unsigned good;		/* good windows in a row */
+		unsigned left;		/* ops left in the window, or calls
+					   left to skip before the clock is read */
+		unsigned miss;		/* window ops that had to block */
+		unsigned skip;		/* calls skipped between clock reads */
+		uint64_t off_ns;	/* how long the current off period is */
+		uint64_t until;		/* CLOCK_MONOTONIC end of it */
+	} pay;
 	struct ring_thread *next;	/* registry, for the fork child */
 };
 
@@ -119,6 +129,12 @@ static inline struct io_uring_sqe *ring_sqe(struct ring_thread *rt)
  */
 int ring_run(struct ring_thread *rt, const struct ring_wait *w, int *res,
 	     unsigned *done);
+
+/*
+ * sqpoll: false when polling is not paying on this thread (the SQ thread
+ * keeps missing) and the call should go to libc instead.
+ */
+bool ring_sq_admit(struct ring_thread *rt);
 
 /* Did the op run on the calling thread (signals it raised reached it)? */
 static inline bool ring_inline(const struct ring_thread *rt)

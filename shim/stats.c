@@ -31,6 +31,7 @@ const char *const shim_why_names[W__NR] = {
 	[W_FLAGS] = "flags", [W_ARGS] = "args", [W_RINGERR] = "ring-error",
 	[W_VFORK] = "vfork",
 	[W_SIGNAL] = "signal",
+	[W_SQOFF] = "sq-off",
 };
 
 void shim_stats_reset(void)

@@ -8,7 +8,9 @@
  * To make "the SQ thread is late" certain rather than likely, a SCHED_FIFO
  * thread occupies the CPU the SQ thread is bound to (SHIM_SQ_CPU=1) while
  * the main thread, on CPU 0, reads an empty pipe or socket and a timer
- * fires. Without the shim the spinner only burns the other CPU. A helper
+ * fires; the main thread is SCHED_FIFO too, so other load on the machine
+ * cannot delay its read past the timer. Without the shim the spinner only
+ * burns the other CPU. A helper
  * thread writes one byte much later, so a read that wrongly went on waiting
  * ends with data instead of hanging, and the transcripts differ.
  */
@@ -22,8 +24,8 @@
 /* SHIM-ENV: SHIM_PROFILE=sqpoll SHIM_SQ_CPU=1 */
 /* SHIM-EXPECT: read.ring>=1@6.4 */
 
-#define SPIN_MS		40
-#define TIMER_US	2000
+#define SPIN_MS		60
+#define TIMER_US	5000
 #define RESCUE_MS	400
 
 static volatile sig_atomic_t got_sig;
@@ -146,6 +148,14 @@ int main(void)
 	if (!pin(0)) {
 		printf("sched_setaffinity refused\n");
 		return 77;
+	}
+	{
+		struct sched_param mp = { .sched_priority = 1 };
+
+		if (sched_setscheduler(0, SCHED_FIFO, &mp) != 0) {
+			printf("SCHED_FIFO refused\n");
+			return 77;
+		}
 	}
 	pthread_create(&sp, NULL, spinner, NULL);
 	usleep(20000);
