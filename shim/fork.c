@@ -22,6 +22,7 @@ void shim_after_fork_child(void)
 	ring_fork_child();
 	shim_live_renew();
 	shim_stats_reset();
+	shim_stats_fork_child();
 	shim_in_vfork = 0;
 }
 

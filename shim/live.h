@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The live-statistics file each shimmed process publishes, read by
- * scripts/shim-stat. Layout version 1; shim-stat parses it with these exact
+ * scripts/shim-stat. Layout version 2; shim-stat parses it with these exact
  * offsets (x86_64, little endian), so any change bumps SHIM_LIVE_VERSION.
  */
 #ifndef SHIM_LIVE_H
@@ -12,7 +12,7 @@
 #include "shim/shim.h"
 
 #define SHIM_LIVE_MAGIC "LIBSHIM"
-#define SHIM_LIVE_VERSION 1
+#define SHIM_LIVE_VERSION 2
 
 struct shim_live {
 	char magic[8];		/* "LIBSHIM\0" */

@@ -47,6 +47,7 @@ enum shim_why {
 	W_ARGS,		/* arguments libc must judge (size 0, huge, bad fd) */
 	W_RINGERR,	/* the ring could not be created or entered */
 	W_VFORK,	/* inside a vfork child: the parent's ring is off limits */
+	W_SECCOMP,	/* a seccomp filter is (or may be) killing io_uring */
 	W__NR
 };
 
@@ -165,6 +166,8 @@ static inline void stat_real(enum shim_call call, enum shim_why why)
 void shim_stats_reset(void);
 void shim_stats_write(void);
 void shim_stats_unwrite(void);
+void shim_stats_preopen(void);
+void shim_stats_fork_child(void);
 
 /* live.c */
 void shim_live_publish(void);
@@ -173,6 +176,7 @@ void shim_live_remove(void);
 void shim_live_hide(void);
 void shim_live_unhide(void);
 void shim_live_renew(void);
+void shim_live_forget(bool remove);
 
 /* init.c */
 extern char shim_exe[64];
@@ -190,6 +194,21 @@ void fd_forget(int fd);
 void fd_forget_range(unsigned int lo, unsigned int hi);
 void fd_set_class(int fd, enum fd_class cls);
 bool fd_is_regular(int fd);
+
+/* seccomp.c: 0 unchecked, 1 checking, 2 rings allowed, 3 never again */
+enum { SC_UNCHECKED, SC_CHECKING, SC_OK, SC_BANNED };
+extern _Atomic int shim_seccomp_state;
+enum shim_why shim_seccomp_check(void);
+void shim_seccomp_prepare(void);
+
+/* W__NR: rings may be made and entered; else the reason to count. */
+static inline enum shim_why shim_seccomp_why(void)
+{
+	if (likely(atomic_load_explicit(&shim_seccomp_state,
+					memory_order_acquire) == SC_OK))
+		return W__NR;
+	return shim_seccomp_check();
+}
 
 /* fork.c */
 void shim_fork_init(void);
