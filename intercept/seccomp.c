@@ -21,6 +21,7 @@
 #include <stdarg.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,6 +30,9 @@
 #include "shim/batch.h"
 #include "shim/real.h"
 #include "shim/shim.h"
+
+/* Smallest file-size limit the shim still writes its own files under. */
+#define SHIM_OWN_FILE_MIN (1024 * 1024)
 
 _Atomic int shim_seccomp_state = SC_UNCHECKED;
 
@@ -118,7 +122,20 @@ static bool probe_kills(const char **why)
  */
 static void ban(const char *why, bool in_force)
 {
+	struct rlimit rl;
+	bool files = true;
+
 	atomic_store(&shim_seccomp_state, SC_BANNED);
+	/*
+	 * Sandboxes lower RLIMIT_FSIZE too (OpenSSH: to 0): a log line or
+	 * the statistics written to a regular file would then raise SIGXFSZ
+	 * and kill the process. Such a process gets neither.
+	 */
+	if (!in_force && syscall(SYS_getrlimit, RLIMIT_FSIZE, &rl) == 0 &&
+	    rl.rlim_cur < SHIM_OWN_FILE_MIN) {
+		files = false;
+		shim_cfg.log_level = LOG_OFF;
+	}
 	if (in_force)
 		shim_live_forget(false);
 	batch_close();
@@ -126,7 +143,7 @@ static void ban(const char *why, bool in_force)
 		shim_set_passthrough(why);
 	ring_ban();
 	if (!in_force) {
-		shim_stats_preopen();
+		shim_stats_preopen(files);
 		shim_live_forget(true);
 	}
 }

@@ -166,7 +166,7 @@ static inline void stat_real(enum shim_call call, enum shim_why why)
 void shim_stats_reset(void);
 void shim_stats_write(void);
 void shim_stats_unwrite(void);
-void shim_stats_preopen(void);
+void shim_stats_preopen(bool may_write);
 void shim_stats_fork_child(void);
 
 /* live.c */

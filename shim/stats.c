@@ -106,13 +106,20 @@ static int open_stats_file(void)
 static int sandbox_fd = -1;
 static long sandbox_pid;
 
-/* A seccomp filter goes in: open the file now, write it at the end. */
-void shim_stats_preopen(void)
+/*
+ * A seccomp filter goes in: open the file now, write it at the end; or,
+ * when the process may not write files (!may_write), never.
+ */
+void shim_stats_preopen(bool may_write)
 {
 	int fd;
 
 	if (!shim_cfg.stats_path[0] || sandbox_fd != -1)
 		return;
+	if (!may_write) {
+		sandbox_fd = -2;
+		return;
+	}
 	sandbox_pid = syscall(SYS_getpid);
 	fd = open_stats_file();
 	if (fd >= 0)
