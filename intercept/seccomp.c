@@ -32,7 +32,7 @@
 #include "shim/shim.h"
 
 /* Smallest file-size limit the shim still writes its own files under. */
-#define SHIM_OWN_FILE_MIN (1024 * 1024)
+#define SHIM_OWN_FILE_MIN ((rlim_t)1 << 20)
 
 _Atomic int shim_seccomp_state = SC_UNCHECKED;
 
