@@ -80,18 +80,28 @@ struct ring_thread *route_begin(enum shim_call call, int fd,
 	struct shim_sigseen seen = shim_sigseen;
 	struct ring_thread *rt;
 	enum fd_class cls;
+	enum shim_why sc;
 	int err, serr, saved = errno;
 
 	if (unlikely(!shim_ready())) {
 		route_skip(call, W_EARLY);
 		return NULL;
 	}
-	switch (atomic_load_explicit(&shim_mode, memory_order_relaxed)) {
-	case MODE_PASSTHROUGH:
-		route_skip(call, W_PASSTHROUGH);
-		return NULL;
-	case MODE_DISABLED:
+	if (unlikely(atomic_load_explicit(&shim_mode, memory_order_relaxed) ==
+		     MODE_DISABLED)) {
 		route_skip(call, W_DISABLED);
+		return NULL;
+	}
+	/* Before anything else the shim would do: it may be under a filter. */
+	sc = shim_seccomp_why();
+	if (unlikely(sc != W__NR)) {
+		route_skip(call, sc);
+		errno = saved;
+		return NULL;
+	}
+	if (atomic_load_explicit(&shim_mode, memory_order_relaxed) ==
+	    MODE_PASSTHROUGH) {
+		route_skip(call, W_PASSTHROUGH);
 		return NULL;
 	}
 	if (unlikely(shim_in_vfork)) {

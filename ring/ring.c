@@ -46,6 +46,9 @@ static _Atomic int setup_choice;	/* index into setup_candidates */
 static _Atomic bool caps_known;
 static int sq_anchor_fd = -1;		/* under registry_lock */
 static _Atomic bool sqpoll_refused;
+/* A seccomp filter is (about to be) in force: io_uring is never entered,
+ * created or torn down again in this process. */
+static _Atomic bool rings_banned;
 
 /* Registry of live rings, for the fork child; never touched per call. */
 static struct ring_thread *registry;
@@ -181,7 +184,10 @@ static void ring_thread_exit(void *arg)
 {
 	struct ring_thread *rt = arg;
 
-	if (rt->state == RT_READY)
+	/* Under a filter even the unregister in the teardown may kill. */
+	if (rt->state == RT_READY && atomic_load(&rings_banned))
+		ring_park(rt, RT_EXITING);
+	else if (rt->state == RT_READY)
 		ring_free(rt, RT_EXITING);
 	rt->state = RT_EXITING;
 }
@@ -387,6 +393,10 @@ struct ring_thread *ring_get(int *err, int *setup_errno)
 	}
 	rt->busy = 1;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (unlikely(atomic_load_explicit(&rings_banned, memory_order_relaxed))) {
+		*err = RING_E_EXITING;
+		goto out;
+	}
 	if (likely(rt->state == RT_READY)) {
 		if (likely(rt->gen == atomic_load_explicit(&ring_gen,
 						memory_order_relaxed) &&
@@ -657,15 +667,68 @@ void ring_fork_child(void)
 	pthread_mutex_init(&registry_lock, NULL);
 	for (rt = registry; rt; rt = next) {
 		next = rt->next;
-		ring_forget(rt);
+		/* Under a filter the teardown may kill: the child keeps them. */
+		if (!atomic_load(&rings_banned))
+			ring_forget(rt);
 		rt->state = RT_NONE;
 		rt->next = NULL;
 	}
 	registry = NULL;
 	sq_anchor_fd = -1;
-	memset(owned, 0, sizeof(owned));
+	if (!atomic_load(&rings_banned))
+		memset(owned, 0, sizeof(owned));	/* else still open, hidden */
 	atomic_fetch_add(&ring_gen, 1);
 	if (tls_ring.state != RT_EXITING)
 		tls_ring.state = RT_NONE;
 	tls_ring.busy = 0;
+}
+
+/*
+ * Before a seccomp filter goes in: no thread may enter, create or tear down
+ * a ring afterwards (the filter may kill the process for it). Rings are
+ * parked, never freed: freeing unregisters the ring fd (io_uring_register)
+ * and its exit work signals the owner. The calling thread parks its own
+ * now; every other thread finds its generation stale or the ban at its
+ * next ring_get() and parks there, without a syscall. A thread inside a
+ * ring op right now (ops never wait) is given a moment to leave it, for
+ * SECCOMP_FILTER_FLAG_TSYNC, which filters every thread.
+ */
+void ring_ban(void)
+{
+	struct timespec ms = { 0, 1000000 };
+	struct ring_thread *rt;
+	bool busy;
+	int i;
+
+	atomic_store(&rings_banned, true);
+	atomic_fetch_add(&ring_gen, 1);
+	if (tls_ring.state == RT_READY && !tls_ring.busy)
+		ring_park(&tls_ring, RT_NONE);
+	for (i = 0; i < 100; i++) {
+		busy = false;
+		pthread_mutex_lock(&registry_lock);
+		for (rt = registry; rt; rt = rt->next)
+			if (rt != &tls_ring && rt->busy)
+				busy = true;
+		pthread_mutex_unlock(&registry_lock);
+		if (!busy)
+			break;
+		syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, &ms, NULL);
+	}
+}
+
+/* A file of the shim's own, out of the application's range and guarded. */
+int ring_hide_fd(int fd)
+{
+	struct io_uring r = { .ring_fd = fd };
+	int ret = hide_fd_high(&r);
+
+	if (ret < 0)
+		syscall(SYS_close, fd);
+	return ret;
+}
+
+void ring_unhide_fd(int fd)
+{
+	owned_set(fd, false);
 }

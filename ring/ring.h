@@ -153,5 +153,8 @@ void ring_fd_taken(int fd);
 void ring_fork_prepare(void);
 void ring_fork_parent(void);
 void ring_fork_child(void);
+void ring_ban(void);
+int ring_hide_fd(int fd);
+void ring_unhide_fd(int fd);
 
 #endif

@@ -69,6 +69,8 @@ struct bbuf {
 };
 
 bool batch_enabled;
+/* No more staging: a seccomp filter may kill what staging needs (dup). */
+static _Atomic bool batch_closed;
 __thread int batch_mine;
 static __thread unsigned char mine[MINE_MAX];
 static __thread volatile sig_atomic_t in_batch;
@@ -235,10 +237,12 @@ static void *flusher(void *arg)
 	is_flusher = true;
 	for (;;) {
 		atomic_store(&flusher_idle, true);
-		while (!atomic_load(&assigned))
+		while (!atomic_load(&assigned) && !atomic_load(&batch_closed))
 			syscall(SYS_futex, &assigned, FUTEX_WAIT_PRIVATE, 0,
 				NULL, NULL, 0);
 		atomic_store(&flusher_idle, false);
+		if (atomic_load(&batch_closed))
+			return NULL;
 		syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, &ts, NULL);
 		for (i = 0; i < BATCH_BUFS; i++) {
 			struct bbuf *b = &bufs[i];
@@ -566,8 +570,9 @@ static long batch_stage(enum shim_call call, int fd, const struct iovec *iov,
 	long ret;
 
 	if (!batch_enabled || in_batch || shim_in_vfork ||
+	    atomic_load_explicit(&batch_closed, memory_order_relaxed) ||
 	    (unsigned)fd >= BATCH_FDS || !shim_ready() ||
-	    shim_mode == MODE_DISABLED)
+	    shim_mode == MODE_DISABLED || shim_seccomp_why() != W__NR)
 		return BATCH_PASS;
 	in_batch = 1;
 	if (batch_take_error(fd, nosignal)) {
@@ -861,4 +866,19 @@ void batch_init(void)
 			  2 * BATCH_BUFS;
 	batch_enabled = true;
 	install_fatal();
+}
+
+/*
+ * A seccomp filter goes in: what is staged goes out now, while every
+ * syscall still works, and nothing is staged from here on. The flusher is
+ * woken to end: with SECCOMP_FILTER_FLAG_TSYNC it is filtered too. Data a
+ * stager racing with this puts in still leaves at the next barrier.
+ */
+void batch_close(void)
+{
+	if (!batch_enabled)
+		return;
+	atomic_store(&batch_closed, true);
+	batch_flush_all(true);
+	syscall(SYS_futex, &assigned, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }

@@ -37,6 +37,7 @@ void batch_fd_changed(int fd);
 void batch_fd_forget(int fd);
 void batch_fork_child(void);
 void batch_init(void);
+void batch_close(void);
 bool batch_sig_hidden(int sig);
 void batch_sig_release(int sig);
 

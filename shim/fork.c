@@ -18,10 +18,16 @@ __thread volatile int shim_in_vfork;
 
 void shim_after_fork_child(void)
 {
+	int checking = SC_CHECKING;
+
+	/* A probe on another thread of the parent: the child asks again. */
+	atomic_compare_exchange_strong(&shim_seccomp_state, &checking,
+				       SC_UNCHECKED);
 	batch_fork_child();
 	ring_fork_child();
 	shim_live_renew();
 	shim_stats_reset();
+	shim_stats_fork_child();
 	shim_in_vfork = 0;
 }
 

@@ -28,6 +28,7 @@ static struct shim_live *live;
  */
 static _Atomic bool publishing;
 static char live_path[300];
+static bool live_forgotten;
 /* The counters as copied into the live file, for carry_over(). */
 static struct shim_stats seen;
 
@@ -141,6 +142,8 @@ void shim_live_publish(void)
 
 void shim_live_remove(void)
 {
+	if (live_forgotten)
+		return;
 	char dir[256], aside[300];
 
 	if (live) {
@@ -170,7 +173,7 @@ void shim_live_hide(void)
 {
 	char aside[sizeof(live_path) + 8];
 
-	if (!live)
+	if (!live || live_forgotten)
 		return;
 	exec_name(aside, sizeof(aside));
 	syscall(SYS_renameat, AT_FDCWD, live_path, AT_FDCWD, aside);
@@ -180,7 +183,7 @@ void shim_live_unhide(void)
 {
 	char aside[sizeof(live_path) + 8];
 
-	if (!live)
+	if (!live || live_forgotten)
 		return;
 	exec_name(aside, sizeof(aside));
 	syscall(SYS_renameat, AT_FDCWD, aside, AT_FDCWD, live_path);
@@ -196,6 +199,12 @@ void shim_live_renew(void)
 	static struct shim_stats stats_child;
 	struct shim_live *old = live;
 
+	if (live_forgotten) {
+		/* Own counters, off the shared mapping; no file, no syscall. */
+		live = NULL;
+		atomic_store(&shim_st, &stats_child);
+		return;
+	}
 	atomic_store(&publishing, false);	/* a fork child's own flag */
 	if (!old)
 		return;
@@ -203,4 +212,18 @@ void shim_live_renew(void)
 	atomic_store(&shim_st, &stats_child);
 	munmap(old, sizeof(*old));
 	shim_live_publish();
+}
+
+/*
+ * A seccomp filter goes in: the file goes now, while unlinkat still works
+ * (remove; under a filter already it stays, stale), and no live call
+ * touches the file system again (the counters stay in
+ * the mapping, which needs no syscall).
+ */
+void shim_live_forget(bool remove)
+{
+	if (remove)
+		shim_live_remove();
+	atomic_store(&publishing, true);	/* shim_live_publish() stays out */
+	live_forgotten = true;
 }

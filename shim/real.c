@@ -295,6 +295,18 @@ static int raw_pkey_mprotect(void *a, size_t n, int prot, int key)
 { return (int)syscall(SYS_pkey_mprotect, a, n, prot, key); }
 static int raw_shmdt(const void *a)
 { return (int)syscall(SYS_shmdt, a); }
+static int raw_prctl(int o, ...)
+{
+	unsigned long a[4];
+	va_list ap;
+	int i;
+
+	va_start(ap, o);
+	for (i = 0; i < 4; i++)
+		a[i] = va_arg(ap, unsigned long);
+	va_end(ap);
+	return (int)syscall(SYS_prctl, o, a[0], a[1], a[2], a[3]);
+}
 
 #define SHIM_REAL_INIT(ret, name, args) .name = raw_##name,
 struct shim_real real = {

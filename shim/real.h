@@ -111,7 +111,8 @@
 	X(void *, mremap, (void *, size_t, size_t, int, ...))		\
 	X(int, mprotect, (void *, size_t, int))				\
 	X(int, pkey_mprotect, (void *, size_t, int, int))		\
-	X(int, shmdt, (const void *))
+	X(int, shmdt, (const void *))					\
+	X(int, prctl, (int, ...))
 
 #define SHIM_REAL_MEMBER(ret, name, args) ret (*name) args;
 struct shim_real {

@@ -49,6 +49,7 @@ enum shim_why {
 	W_VFORK,	/* inside a vfork child: the parent's ring is off limits */
 	W_SIGNAL,	/* a handler ran during an SQ-thread op: the call ends */
 	W_SQOFF,	/* sqpoll: polling was not paying on this thread */
+	W_SECCOMP,	/* a seccomp filter is (or may be) killing io_uring */
 	W__NR
 };
 
@@ -168,6 +169,8 @@ static inline void stat_real(enum shim_call call, enum shim_why why)
 void shim_stats_reset(void);
 void shim_stats_write(void);
 void shim_stats_unwrite(void);
+void shim_stats_preopen(bool may_write);
+void shim_stats_fork_child(void);
 
 /* live.c */
 void shim_live_publish(void);
@@ -176,6 +179,7 @@ void shim_live_remove(void);
 void shim_live_hide(void);
 void shim_live_unhide(void);
 void shim_live_renew(void);
+void shim_live_forget(bool remove);
 
 /* init.c */
 extern char shim_exe[64];
@@ -205,6 +209,20 @@ int shim_sigaction(int sig, const struct sigaction *act,
 		   struct sigaction *old);
 void (*shim_signal(int sig, void (*handler)(int)))(int);
 int shim_siginterrupt(int sig, int on);
+/* seccomp.c: 0 unchecked, 1 checking, 2 rings allowed, 3 never again */
+enum { SC_UNCHECKED, SC_CHECKING, SC_OK, SC_BANNED };
+extern _Atomic int shim_seccomp_state;
+enum shim_why shim_seccomp_check(void);
+void shim_seccomp_prepare(void);
+
+/* W__NR: rings may be made and entered; else the reason to count. */
+static inline enum shim_why shim_seccomp_why(void)
+{
+	if (likely(atomic_load_explicit(&shim_seccomp_state,
+					memory_order_acquire) == SC_OK))
+		return W__NR;
+	return shim_seccomp_check();
+}
 
 /* fork.c */
 void shim_fork_init(void);

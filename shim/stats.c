@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "ring/ring.h"
 #include "shim/shim.h"
 
 static struct shim_stats stats_early;
@@ -32,6 +33,7 @@ const char *const shim_why_names[W__NR] = {
 	[W_VFORK] = "vfork",
 	[W_SIGNAL] = "signal",
 	[W_SQOFF] = "sq-off",
+	[W_SECCOMP] = "seccomp",
 };
 
 void shim_stats_reset(void)
@@ -100,18 +102,55 @@ static int open_stats_file(void)
 	return -1;
 }
 
+/*
+ * Under a seccomp filter: the file opened before the filter went in (-1:
+ * none, -2: a fork child of such a process, which cannot open its own).
+ */
+static int sandbox_fd = -1;
+static long sandbox_pid;
+
+/*
+ * A seccomp filter goes in: open the file now, write it at the end; or,
+ * when the process may not write files (!may_write), never.
+ */
+void shim_stats_preopen(bool may_write)
+{
+	int fd;
+
+	if (!shim_cfg.stats_path[0] || sandbox_fd != -1)
+		return;
+	if (!may_write) {
+		sandbox_fd = -2;
+		return;
+	}
+	sandbox_pid = syscall(SYS_getpid);
+	fd = open_stats_file();
+	if (fd >= 0)
+		fd = ring_hide_fd(fd);
+	sandbox_fd = fd < 0 ? -2 : fd;
+}
+
+/* fork under a filter: the parent's file is not the child's to write. */
+void shim_stats_fork_child(void)
+{
+	if (sandbox_fd >= 0)
+		ring_unhide_fd(sandbox_fd);
+	if (sandbox_fd != -1)
+		sandbox_fd = -2;
+}
+
 void shim_stats_write(void)
 {
 	static struct out o;
 	int c, w, fd;
 	size_t off;
 
-	if (!shim_cfg.stats_path[0])
+	if (!shim_cfg.stats_path[0] || sandbox_fd == -2)
 		return;
 	o.len = 0;
 	put(&o, "{\n\"pid\": %ld,\n\"exe\": \"%s\",\n\"mode\": \"%s\",\n"
 	    "\"why\": \"%s\",\n\"rings\": %llu,\n\"enter\": %llu",
-	    (long)syscall(SYS_getpid), shim_exe,
+	    sandbox_fd >= 0 ? sandbox_pid : (long)syscall(SYS_getpid), shim_exe,
 	    shim_mode == MODE_RING ? "ring" :
 	    shim_mode == MODE_PASSTHROUGH ? "passthrough" :
 	    shim_mode == MODE_DISABLED ? "disabled" : "idle",
@@ -130,7 +169,11 @@ void shim_stats_write(void)
 		put_num(&o, "fallback", shim_why_names[w], ld(&shim_st->why[w]));
 	put(&o, "\n}\n");
 
-	fd = open_stats_file();
+	fd = sandbox_fd >= 0 ? sandbox_fd : open_stats_file();
+	if (sandbox_fd >= 0) {
+		ring_unhide_fd(fd);
+		sandbox_fd = -2;	/* written once, as with the path */
+	}
 	if (fd < 0) {
 		shim_warn("SHIM_STATS: cannot write %s.*: %s",
 			  shim_cfg.stats_path, shim_errname(errno));

@@ -163,3 +163,24 @@ pipeline='cat "$DATA" | cat | dd bs=7k 2>/dev/null | sha256sum'
 	(( $(stat_of write.ring) + $(stat_of write.real) >= 1000 )) ||
 		fail "the writes were not seen"
 }
+
+@test "pipelines survive a filter that kills on io_uring (start-up probe)" {
+	export DATA
+	for deny in "--setup=KILL" "--enter=KILL" "--register=KILL"; do
+		rm -f "$BATS_TEST_TMPDIR"/st.*
+		got=$(denied "$deny" "$pipeline")
+		assert_equal "$got" "$WANT"
+		assert_equal "$(ring_total)" 0
+		assert_stat rings -eq 0
+		assert_stat fallback.seccomp -gt 10
+		[[ $(field why) == *"seccomp filter would kill io_uring"* ]] || fail "why: $(field why)"
+	done
+	# A filter that kills something else: the probe lets rings be used.
+	rm -f "$BATS_TEST_TMPDIR"/st.*
+	got=$(denied --deny=getpgid=KILL "$pipeline")
+	assert_equal "$got" "$WANT"
+	assert_stat fallback.seccomp -eq 0
+	if profile_has 6.4; then
+		[ "$(ring_total)" -gt 0 ] || fail "the ring served nothing"
+	fi
+}

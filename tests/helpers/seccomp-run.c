@@ -3,12 +3,14 @@
  * seccomp-run: run a command with the io_uring syscalls refused, as a
  * container's seccomp profile or kernel.io_uring_disabled would.
  *
- *   seccomp-run [--setup=EPERM|ENOSYS] [--enter=EPERM] [--register=EPERM] \
- *		 [--deny=SYSCALL=ERRNO]... -- CMD [ARGS...]
+ *   seccomp-run [--setup=EPERM|ENOSYS|KILL] [--enter=EPERM|KILL] \
+ *		 [--register=EPERM|KILL] [--deny=SYSCALL=ERRNO]... -- CMD [ARGS...]
  *
  * --deny refuses any other syscall the same way (process_vm_readv, which
  * the shim uses to check application pointers, is refused by some
- * sandboxes).
+ * sandboxes). KILL instead of an errno kills the process at that syscall
+ * (SECCOMP_RET_KILL_PROCESS), as OpenSSH's sandbox and most allow-list
+ * filters do for what they do not list.
  */
 #include <errno.h>
 #include <seccomp.h>
@@ -17,8 +19,12 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#define KILL_ACTION 0x10000	/* not an errno */
+
 static int parse_errno(const char *s)
 {
+	if (!strcmp(s, "KILL"))
+		return KILL_ACTION;
 	if (!strcmp(s, "EPERM"))
 		return EPERM;
 	if (!strcmp(s, "ENOSYS"))
@@ -38,7 +44,8 @@ static int deny(scmp_filter_ctx ctx, const char *name, const char *err)
 			name, err);
 		return -1;
 	}
-	return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(e), nr, 0);
+	return seccomp_rule_add(ctx, e == KILL_ACTION ? SCMP_ACT_KILL_PROCESS :
+				SCMP_ACT_ERRNO(e), nr, 0);
 }
 
 int main(int argc, char **argv)
@@ -78,9 +85,9 @@ int main(int argc, char **argv)
 			return 126;
 	}
 	if (i >= argc) {
-		fprintf(stderr, "usage: seccomp-run [--setup=EPERM|ENOSYS] "
-			"[--enter=EPERM] [--register=EPERM] "
-			"[--deny=SYSCALL=ERRNO]... -- CMD [ARGS...]\n");
+		fprintf(stderr, "usage: seccomp-run [--setup=EPERM|ENOSYS|KILL] "
+			"[--enter=EPERM|KILL] [--register=EPERM|KILL] "
+			"[--deny=SYSCALL=ERRNO|KILL]... -- CMD [ARGS...]\n");
 		return 126;
 	}
 	if (seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1) < 0 ||
