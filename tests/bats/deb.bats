@@ -49,8 +49,10 @@ setup() {
 	run "$r/usr/bin/shim-run" --compare --quick --runs 1 --profiles exact,batch -- sh -c 'echo hi | cat'
 	assert_success
 	assert_output --regexp 'batch .* yes +yes'
-	run man -l "$r/usr/share/man/man1/shim-run.1.gz"
-	assert_success
+	if command -v man > /dev/null; then
+		run man -l "$r/usr/share/man/man1/shim-run.1.gz"
+		assert_success
+	fi
 	run dpkg --root="$r" -r libshim
 	assert_success
 	[ ! -e "$r/usr/bin/shim-run" ]
