@@ -13,6 +13,23 @@ setup_file() {
 		"$BATS_TEST_DIRNAME/../../bench/src/logwriter.c"
 }
 
+# until_batch CMD...: run the comparison up to three times until batch is
+# recommended. The gap is wide on an idle machine (10 of 10 here), but
+# other work on the two cores (a concurrent test run) widens the spread of
+# a 0.1 s command past it; output and status must be identical every time.
+until_batch() {
+	local i
+	for i in 1 2 3; do
+		run "$@"
+		assert_success
+		refute_output --regexp 'batch .* no \('
+		[[ $output == *'recommendation: batch'* ]] && return 0
+		[[ $output == *'"profile": "batch"'* ]] && return 0
+	done
+	fail "batch not recommended in 3 comparisons (load: $(cut -d' ' -f1-3 /proc/loadavg)); the last:
+$output"
+}
+
 setup() {
 	load helpers
 	RUN=("$ROOT/scripts/shim-run" --lib "$SHIM_LIB")
@@ -22,18 +39,17 @@ setup() {
 }
 
 @test "compare: a small-write logger into a pipe: batch recommended, output identical" {
-	run "${RUN[@]}" --compare --quick --profiles exact,batch -- \
+	until_batch "${RUN[@]}" --compare --quick --profiles exact,batch -- \
 		sh -c "$LW -n 200000 | cat | wc -c"
-	assert_success
 	assert_output --regexp 'batch +[0-9.]+ +[0-9.-]+ +[0-9.]+ +[0-9.]+ yes +yes'
 	assert_output --partial 'recommendation: batch: '
 	assert_output --partial 'caveat: write-behind'
 }
 
 @test "compare --json: one object, the same answer" {
-	run --separate-stderr "${RUN[@]}" --compare --quick --json \
+	# stdout only: the progress lines on stderr are not JSON.
+	until_batch sh -c '"$@" 2>/dev/null' sh "${RUN[@]}" --compare --quick --json \
 		--profiles exact,batch -- sh -c "$LW -n 200000 | cat | wc -c"
-	assert_success
 	run python3 -c '
 import json, sys
 d = json.loads(sys.argv[1])
@@ -112,8 +128,7 @@ SCRIPT
 	echo "logwriter exact" > "$XDG_CONFIG_HOME/libshim/rules"
 	# logwriter's stdout is the comparison's capture file: 64-byte writes
 	# to a regular file, where batch wins (2.6x in the bench).
-	run "${RUN[@]}" --compare --quick --profiles exact,batch --save -- "$LW" -n 200000
-	assert_success
+	until_batch "${RUN[@]}" --compare --quick --profiles exact,batch --save -- "$LW" -n 200000
 	assert_output --partial 'recommendation: batch'
 	assert_output --partial "saved 'logwriter batch' to $XDG_CONFIG_HOME/libshim/rules"
 	run grep -c '^logwriter batch$' "$XDG_CONFIG_HOME/libshim/rules"
