@@ -18,8 +18,7 @@ setup_file() {
 # other work on the two cores (a concurrent test run) widens the spread of
 # a 0.1 s command past it; output and status must be identical every time.
 until_batch() {
-	local i
-	for i in 1 2 3; do
+	for _ in 1 2 3; do
 		run "$@"
 		assert_success
 		refute_output --regexp 'batch .* no \('
