@@ -22,7 +22,7 @@ ASAN_BINS := $(TEST_SRCS:tests/c/%.c=$(BUILD)/tests-asan/%)
 TEST_CFLAGS := -std=gnu11 -D_GNU_SOURCE -O1 -g -Itests/c $(CWARN) -pthread
 HELPERS := $(BUILD)/seccomp-run
 
-.PHONY: all lib tests test test-quick test-valgrind test-matrix test-qemu bench bench-quick demo install clean check-exports lint
+.PHONY: all lib tests test test-quick test-valgrind test-matrix test-qemu bench bench-quick demo deb install clean check-exports lint
 
 all: lib $(HELPERS) tests
 
@@ -94,6 +94,10 @@ install: lib
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man7
 	install -m 0644 man/shim-run.1 man/shim-stat.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 man/libshim.7 $(DESTDIR)$(PREFIX)/share/man/man7/
+
+# build/libshim_VERSION_ARCH.deb: the library under /usr/lib/<multiarch>/libshim/.
+deb: lib
+	scripts/mkdeb $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

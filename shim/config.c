@@ -1,8 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* Configuration from the environment, read once at start-up. */
+/*
+ * Configuration from the environment and the rules files, read once at
+ * start-up. This runs in the constructor (or at the first interposed call,
+ * before it): no malloc, no stdio on files, and files are read with raw
+ * syscalls so the shim never enters its own read().
+ */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "ring/ring.h"
 #include "shim/shim.h"
@@ -19,9 +27,11 @@ struct shim_config shim_cfg = {
 };
 
 /* False when unset or unparseable (then *out is left alone). */
+static const char *setting(const char *name);
+
 static bool parse_uint(const char *name, unsigned max, unsigned *out)
 {
-	const char *s = getenv(name);
+	const char *s = setting(name);
 	char *end;
 	unsigned long v;
 
@@ -158,14 +168,227 @@ bool shim_name_in_list(const char *list, const char *name)
 	return false;
 }
 
-static const char *env(const char *name)
+/*
+ * Rules: lines of "program profile [VAR=value ...]" in SHIM_CONFIG, or else
+ * the user's file and then /etc/libshim.conf; the first line whose program
+ * matches wins. The matched line's words stay in rules_buf (split in place),
+ * so nothing is allocated; a file longer than the buffer is used in part.
+ */
+#define RULES_BYTES 16384
+#define RULE_VARS 8
+
+static char rules_buf[RULES_BYTES + 1];
+static struct {
+	bool matched;
+	const char *profile;		/* exact, sqpoll, batch or off */
+	const char *var[RULE_VARS];	/* "SHIM_X=value" */
+	unsigned nvar;
+	char where[300];		/* file:line, for SHIM_LOG=info */
+} rule;
+
+/* What a rule may set: the variables this file reads, but not the
+ * per-process ones (SHIM_STATS, SHIM_ONLY, SHIM_SKIP) nor SHIM_PROFILE,
+ * which is the rule's second word. */
+static const char *const rule_settable[] = {
+	"SHIM_LOG", "SHIM_DISABLE", "SHIM_ROUTE", "SHIM_STRICT", "SHIM_KERNEL",
+	"SHIM_SQ_IDLE_MS", "SHIM_SQ_CPU", "SHIM_SPIN_US", "SHIM_BATCH_BYTES",
+	"SHIM_BATCH_US",
+};
+
+/* The environment first, even when empty: a variable set explicitly wins
+ * over any rule (SHIM_BATCH_US= cancels a rule's value). */
+static const char *setting(const char *name)
 {
 	const char *s = getenv(name);
+	size_t len = strlen(name);
+	unsigned i;
 
-	return s && *s ? s : NULL;
+	if (s)
+		return *s ? s : NULL;
+	if (!rule.matched)
+		return NULL;
+	if (!strcmp(name, "SHIM_PROFILE"))
+		return strcmp(rule.profile, "off") ? rule.profile : NULL;
+	if (!strcmp(name, "SHIM_DISABLE") && !strcmp(rule.profile, "off"))
+		return "1";
+	for (i = 0; i < rule.nvar; i++)
+		if (!strncmp(rule.var[i], name, len) && rule.var[i][len] == '=')
+			return rule.var[i][len + 1] ? rule.var[i] + len + 1 : NULL;
+	return NULL;
 }
 
-/* SHIM_LOG=info: one line with the profile and every non-default setting. */
+static const char *env(const char *name)
+{
+	return setting(name);
+}
+
+static bool rule_var_ok(const char *w)
+{
+	const char *eq = strchr(w, '=');
+	size_t i, len = eq ? (size_t)(eq - w) : 0;
+
+	for (i = 0; eq && i < sizeof(rule_settable) / sizeof(rule_settable[0]); i++)
+		if (strlen(rule_settable[i]) == len &&
+		    !memcmp(rule_settable[i], w, len))
+			return true;
+	return false;
+}
+
+/* The whole file into rules_buf, or -1 (a missing file is no rules). */
+static long rules_read(const char *path)
+{
+	long fd, n, got = 0;
+
+	fd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	while (got < RULES_BYTES) {
+		n = syscall(SYS_read, (int)fd, rules_buf + got,
+			    (size_t)(RULES_BYTES - got));
+		if (n <= 0)
+			break;
+		got += n;
+	}
+	if (got == RULES_BYTES)
+		shim_warn("%s: longer than %d bytes; the rest is ignored",
+			  path, RULES_BYTES);
+	syscall(SYS_close, (int)fd);
+	rules_buf[got] = '\0';
+	return got;
+}
+
+/*
+ * Parse one file; every line is checked (a bad one is warned about once
+ * and skipped), the first that matches one of the names is kept. True if
+ * one did.
+ */
+static bool rules_parse(const char *path, const char *name, const char *exe)
+{
+	char *line = rules_buf, *next;
+	unsigned lineno = 0;
+
+	if (rules_read(path) < 0)
+		return false;
+	for (; *line; line = next) {
+		char *w[2 + RULE_VARS + 1], *p, *hash;
+		unsigned n = 0, i;
+		const char *bad = NULL;
+
+		lineno++;
+		next = line + strcspn(line, "\n");
+		if (*next)
+			*next++ = '\0';
+		hash = strchr(line, '#');
+		if (hash)
+			*hash = '\0';
+		for (p = line; n < sizeof(w) / sizeof(w[0]);) {
+			p += strspn(p, " \t\r");
+			if (!*p)
+				break;
+			w[n++] = p;
+			p += strcspn(p, " \t\r");
+			if (*p)
+				*p++ = '\0';
+		}
+		if (!n)
+			continue;
+		if (n < 2)
+			bad = "no profile";
+		else if (n > 2 + RULE_VARS)
+			bad = "too many settings";
+		else if (strcmp(w[1], "exact") && strcmp(w[1], "sqpoll") &&
+			 strcmp(w[1], "batch") && strcmp(w[1], "off"))
+			bad = w[1];
+		for (i = 2; !bad && i < n; i++)
+			if (!rule_var_ok(w[i]))
+				bad = w[i];
+		if (bad) {
+			/* Each bad line once per process: the file is read once. */
+			shim_warn("%s:%u: '%s': want 'PROGRAM exact|sqpoll|batch|"
+				  "off [SHIM_VAR=value ...]' (settable: SHIM_LOG "
+				  "SHIM_DISABLE SHIM_ROUTE SHIM_STRICT SHIM_KERNEL "
+				  "SHIM_SQ_IDLE_MS SHIM_SQ_CPU SHIM_SPIN_US "
+				  "SHIM_BATCH_BYTES SHIM_BATCH_US); line ignored",
+				  path, lineno, bad);
+			continue;
+		}
+		if (rule.matched || (strcmp(w[0], "*") && strcmp(w[0], name) &&
+				     strcmp(w[0], exe)))
+			continue;
+		rule.matched = true;
+		rule.profile = w[1];
+		rule.nvar = n - 2;
+		for (i = 2; i < n; i++)
+			rule.var[i - 2] = w[i];
+		snprintf(rule.where, sizeof(rule.where), "%s:%u", path, lineno);
+	}
+	return rule.matched;
+}
+
+/*
+ * The program's names: the one it was started as (argv[0]'s basename,
+ * program_invocation_short_name) and its executable's (the interpreter of
+ * a script, the target of a symlink), as SHIM_ONLY matches them.
+ */
+static void rules_load(void)
+{
+	extern char *program_invocation_short_name;
+	const char *name = program_invocation_short_name, *s, *base;
+	static char path[4096], exe[256];
+	long n;
+
+	if (!name)
+		name = "";
+	n = syscall(SYS_readlink, "/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	base = strrchr(exe, '/');
+	base = base ? base + 1 : exe;
+	s = getenv("SHIM_CONFIG");
+	if (s) {	/* set: that file only; empty: no rules at all */
+		if (*s)
+			rules_parse(s, name, base);
+		return;
+	}
+	s = getenv("XDG_CONFIG_HOME");
+	if (s && *s == '/')
+		n = snprintf(path, sizeof(path), "%s/libshim/rules", s);
+	else if ((s = getenv("HOME")) && *s)
+		n = snprintf(path, sizeof(path), "%s/.config/libshim/rules", s);
+	else
+		n = -1;
+	if (n > 0 && (size_t)n < sizeof(path) && rules_parse(path, name, base))
+		return;
+	rules_parse("/etc/libshim.conf", name, base);
+}
+
+/* SHIM_LOG=info: the rule that decided, and what of it the environment
+ * overrode. */
+static void rules_report(void)
+{
+	char buf[400];
+	size_t n = 0;
+	unsigned i;
+	int m;
+
+	if (!rule.matched || shim_cfg.log_level < LOG_INFO)
+		return;
+	buf[0] = '\0';
+	for (i = 0; i < rule.nvar && n < sizeof(buf); i++) {
+		size_t len = strcspn(rule.var[i], "=");
+
+		m = snprintf(buf + n, sizeof(buf) - n, " %s%s", rule.var[i],
+			     getenv(strndupa(rule.var[i], len)) ?
+			     " (the environment's wins)" : "");
+		if (m > 0)
+			n += (size_t)m;
+	}
+	shim_info("rule %s matches %s: %s%s%s", rule.where, shim_exe,
+		  rule.profile,
+		  getenv(strcmp(rule.profile, "off") ? "SHIM_PROFILE" :
+			 "SHIM_DISABLE") ? " (the environment's wins)" : "",
+		  buf);
+}
+
 void shim_config_banner(void)
 {
 	static const char *const vars[] = {
@@ -205,7 +428,15 @@ void shim_config_load(void)
 	 * even when logging is off by default; SHIM_LOG=off silences it.
 	 */
 	shim_cfg.log_level = LOG_WARN;
-	s = getenv("SHIM_LOG");
+	s = setting("SHIM_LOG");
+	if (s && *s) {	/* for the rules' own warnings */
+		int lvl = parse_level(s);
+
+		shim_cfg.log_level = lvl < 0 ? LOG_WARN : lvl;
+	}
+	rules_load();
+	shim_cfg.log_level = LOG_WARN;
+	s = setting("SHIM_LOG");
 	if (s && *s) {
 		int lvl = parse_level(s);
 
@@ -218,10 +449,10 @@ void shim_config_load(void)
 			level = shim_cfg.log_level = lvl;
 		}
 	}
-	s = getenv("SHIM_DISABLE");
+	s = setting("SHIM_DISABLE");
 	if (s && *s && strcmp(s, "0"))
 		shim_cfg.disable = true;
-	s = getenv("SHIM_ROUTE");
+	s = setting("SHIM_ROUTE");
 	if (s && *s)
 		parse_route(s);
 	s = env("SHIM_STRICT");
@@ -251,13 +482,13 @@ void shim_config_load(void)
 	}
 	shim_cfg.only = env("SHIM_ONLY");
 	shim_cfg.skip = env("SHIM_SKIP");
-	s = getenv("SHIM_KERNEL");
+	s = setting("SHIM_KERNEL");
 	if (s && *s) {
 		if (ring_parse_kernel(s, &ring_kernel_limit) < 0)
 			shim_warn("SHIM_KERNEL: '%s' is not a version like 5.15 "
 				  "or 6.1; ignored", s);
 	}
-	s = getenv("SHIM_STATS");
+	s = setting("SHIM_STATS");
 	if (s && *s) {
 		if (strlen(s) >= sizeof(shim_cfg.stats_path) - 32)
 			shim_warn("SHIM_STATS: path too long, statistics off");
@@ -265,4 +496,5 @@ void shim_config_load(void)
 			strcpy(shim_cfg.stats_path, s);
 	}
 	shim_cfg.log_level = level;
+	rules_report();
 }

@@ -63,8 +63,8 @@ void shim_init(void)
 	if (!atomic_compare_exchange_strong(&init_state, &expected, 1))
 		return;	/* done, or under way here or on another thread */
 	shim_real_resolve();
+	exe_name();	/* first: the rules file is matched on it */
 	shim_config_load();
-	exe_name();
 	shim_fork_init();
 	if (shim_cfg.disable) {
 		shim_mode = MODE_DISABLED;
