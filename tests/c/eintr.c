@@ -17,6 +17,7 @@
 enum { READ, RECV, ACCEPT };
 
 struct job {
+	_Atomic int tid;
 	int kind, fd, peer;
 	long ret;
 	int err;
@@ -30,6 +31,7 @@ static void *blocker(void *arg)
 	struct job *j = arg;
 	char buf[16];
 
+	j->tid = gettid();
 	errno = 0;
 	if (j->kind == READ)
 		j->ret = read(j->fd, buf, sizeof(buf));
@@ -44,6 +46,35 @@ static void *blocker(void *arg)
 	}
 	j->err = errno;
 	return NULL;
+}
+
+/*
+ * Until the blocker sleeps (in its call, or under the shim possibly in the
+ * ring's wait: the signal must end the call either way), and a little
+ * more. A fixed delay alone is not enough on a loaded machine.
+ */
+static void wait_asleep(struct job *j)
+{
+	char path[64], st[256], *p;
+	int tries, fd;
+
+	for (tries = 0; tries < 2000; tries++) {
+		usleep(1000);
+		if (!j->tid)
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%d/stat", j->tid);
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			continue;
+		st[0] = 0;
+		if (read(fd, st, sizeof(st) - 1) > 0)
+			st[sizeof(st) - 1] = 0;
+		close(fd);
+		p = strrchr(st, ')');
+		if (p && p[1] == ' ' && p[2] == 'S')
+			break;
+	}
+	usleep(50000);
 }
 
 static int listener(struct sockaddr_in *a)
@@ -94,7 +125,7 @@ static void one(int kind, int mode)
 	j.fd = fds[0];
 	caught = 0;
 	pthread_create(&t, NULL, blocker, &j);
-	usleep(100000);
+	wait_asleep(&j);
 	pthread_kill(t, SIGUSR1);
 	usleep(100000);
 	if (kind == ACCEPT) {
