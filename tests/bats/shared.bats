@@ -34,14 +34,14 @@ pg_need() {
 	[ "$(id -u)" = 0 ] || skip "needs root, to run the server as postgres"
 }
 
-# pg_cluster PRE ROUNDS: under the command prefix PRE (empty: plain),
-# initdb, start, pgbench -i -s 5, ROUNDS runs of 4 clients x 4000
-# transactions (about as many as -T 2 makes here: the tables grow past
+# pg_cluster PRE ROUNDS TX: under the command prefix PRE (empty: plain),
+# initdb, start, pgbench -i -s 5, ROUNDS runs of 4 clients x TX
+# transactions (4000: about as many as -T 2 makes here: the tables grow past
 # their free space, and backends extend and read the same files), then the
 # bank's invariant and the row counts, which do not depend on timing; then
 # a clean stop.
 pg_cluster() {
-	local pre=$1 rounds=$2 d port r
+	local pre=$1 rounds=$2 tx=$3 d port r
 	d=$(mktemp -d /tmp/shim-pg.XXXXXX)
 	echo "$d" >> "$BATS_TEST_TMPDIR/pgdirs"
 	cd "$d" || return 1
@@ -57,7 +57,7 @@ pg_cluster() {
 	pg "$PGBIN/pgbench" -h "$d" -p "$port" -U postgres -i -s 5 -q postgres \
 		>"$d/init.log" 2>&1 || { cat "$d/init.log"; return 1; }
 	for r in $(seq "$rounds"); do
-		pg "$PGBIN/pgbench" -h "$d" -p "$port" -U postgres -n -c 4 -j 2 -t 4000 \
+		pg "$PGBIN/pgbench" -h "$d" -p "$port" -U postgres -n -c 4 -j 2 -t "$tx" \
 			postgres >"$d/run$r.log" 2>&1 || { cat "$d/run$r.log"; return 1; }
 	done
 	pg "$PGBIN/psql" -h "$d" -p "$port" -U postgres -At -d postgres -c \
@@ -71,26 +71,28 @@ pg_cluster() {
 	grep -h "ERROR\|PANIC" "$d/server.log" || true
 }
 
-# pg_under PROFILE ROUNDS: the plain transcript must be the shimmed one.
+# pg_under PROFILE ROUNDS TX: the plain transcript must be the shimmed one.
 pg_under() {
 	local want got
 	pg_need
-	want=$(pg_cluster "" 1 2>&1; echo "status $?")
-	got=$(pg_cluster "LD_PRELOAD=$SHIM_LIB SHIM_PROFILE=$1" "$2" 2>&1; echo "status $?")
+	want=$(pg_cluster "" 1 "$3" 2>&1; echo "status $?")
+	got=$(pg_cluster "LD_PRELOAD=$SHIM_LIB SHIM_PROFILE=$1" "$2" "$3" 2>&1; echo "status $?")
 	assert_equal "$got" "$want"
 	[[ $got == *"consistent|t"* ]] || fail "$got"
 }
 
 @test "postgres + pgbench, profile exact" {
-	pg_under exact 1
+	pg_under exact 1 1000
 }
 
+# An SQ thread per ring, every backend's and client's, on a small machine:
+# few transactions.
 @test "postgres + pgbench, profile sqpoll" {
-	pg_under sqpoll 1
+	pg_under sqpoll 1 200
 }
 
 @test "postgres + pgbench, profile batch, five runs" {
-	pg_under batch 5
+	pg_under batch 5 4000
 }
 
 # git_over_daemon PRE: git daemon and git clone both under PRE; what the
