@@ -86,6 +86,12 @@ SHIM_EXPORT int dup3(int oldfd, int newfd, int flags)
 	return ret;
 }
 
+static bool is_lock_cmd(int cmd)
+{
+	return cmd == F_SETLK || cmd == F_SETLKW || cmd == F_GETLK ||
+	       cmd == F_OFD_SETLK || cmd == F_OFD_SETLKW || cmd == F_OFD_GETLK;
+}
+
 SHIM_EXPORT int fcntl(int fd, int cmd, ...)
 {
 	unsigned long arg;
@@ -102,6 +108,9 @@ SHIM_EXPORT int fcntl(int fd, int cmd, ...)
 	/* O_NONBLOCK or O_APPEND may change under staged data. */
 	if (unlikely(batch_enabled) && cmd == F_SETFL && !shim_in_vfork)
 		batch_fd_changed(fd);
+	/* Record locks: other processes read the file under them. */
+	if (is_lock_cmd(cmd) && !shim_in_vfork)
+		batch_files_shared();
 	ret = real.fcntl(fd, cmd, arg);
 	if (ret >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) &&
 	    !shim_in_vfork)

@@ -31,16 +31,22 @@ SHIM_EXPORT int fdatasync(int fd)
 	return real.fdatasync(fd);
 }
 
-/* The file position and size must count the staged writes. */
+/*
+ * The file position and size must count the staged writes: the fd's own,
+ * and for the size, those made through any other fd on a file.
+ */
 SHIM_EXPORT off_t lseek64(int fd, off_t off, int whence)
 {
 	batch_before_write(fd);
+	if (whence == SEEK_END || whence == SEEK_DATA || whence == SEEK_HOLE)
+		batch_before_file();
 	return real.lseek64(fd, off, whence);
 }
 
 SHIM_EXPORT int ftruncate64(int fd, off_t len)
 {
 	batch_before_write(fd);
+	batch_before_file();
 	return real.ftruncate64(fd, len);
 }
 

@@ -72,6 +72,14 @@ bool batch_enabled;
 /* No more staging: a seccomp filter may kill what staging needs (dup). */
 static _Atomic bool batch_closed;
 __thread int batch_mine;
+_Atomic int batch_files_staged;
+/*
+ * The process shares memory or takes file locks (batch_files_shared):
+ * other processes may read its files at moments only that memory or lock
+ * tells, so regular-file writes go out as they are made. Kept across
+ * fork, as the mappings and the locks' users are.
+ */
+static _Atomic bool files_direct;
 static __thread unsigned char mine[MINE_MAX];
 static __thread volatile sig_atomic_t in_batch;
 static __thread bool is_flusher;	/* blocks every signal */
@@ -195,6 +203,9 @@ static int flush_locked(struct bbuf *b, bool keep)
 	if (b->len) {
 		err = flush_data(b, &owe);
 		stat_flush(b->len);
+		/* After the data: a stat that reads 0 finds it in the file. */
+		if (b->file)
+			atomic_fetch_sub(&batch_files_staged, 1);
 	}
 	if (err) {
 		if (b->sock)
@@ -519,6 +530,7 @@ static long stage(enum shim_call call, int fd, const struct iovec *iov,
 	/* send() on anything but a socket is libc's ENOTSOCK; pwrite on
 	 * anything but a file, ESPIPE. */
 	if (skip || (is_send && !sock) || (at >= 0 && !file) ||
+	    (file && atomic_load_explicit(&files_direct, memory_order_relaxed)) ||
 	    (cls == FD_PIPE && total >= PIPE_STAGE_MAX) ||
 	    (cls != FD_PIPE && !sock && !file)) {
 		if (skip && skip != SKIP_ALWAYS)
@@ -532,6 +544,15 @@ static long stage(enum shim_call call, int fd, const struct iovec *iov,
 		b = get_buf(fd, cls);
 		if (!b)
 			return BATCH_PASS;
+		/*
+		 * Read under the lock that batch_files_shared() takes after
+		 * setting it: either it sees these bytes, or this sees it.
+		 */
+		if (b->file && atomic_load(&files_direct)) {
+			flush_locked(b, false);
+			pthread_mutex_unlock(&b->lock);
+			return BATCH_PASS;
+		}
 		if (at >= 0 && b->append) {
 			/* Linux appends such a pwrite: libc's, after ours. */
 			flush_locked(b, true);
@@ -551,6 +572,8 @@ static long stage(enum shim_call call, int fd, const struct iovec *iov,
 	if (!b->len) {
 		b->since = now_ns();
 		b->at = at;
+		if (b->file)
+			atomic_fetch_add(&batch_files_staged, 1);
 	}
 	copy_in(b, iov, cnt);
 	b->chunks++;
@@ -725,6 +748,49 @@ void batch_flush_all(bool wait)
 }
 
 /*
+ * batch_before_file(): every regular file's data goes out, other threads'
+ * too (they may have handed the file over through a lock the shim cannot
+ * see). Waiting for a file buffer is safe: its holder is copying into it
+ * or writing it to a file, which waits for no reader.
+ */
+void batch_flush_files(void)
+{
+	int i, saved = errno;
+
+	if (!batch_enabled || in_batch || shim_in_vfork)
+		return;
+	in_batch = 1;
+	for (i = 0; i < BATCH_BUFS; i++) {
+		struct bbuf *b = &bufs[i];
+
+		if (atomic_load(&b->fd) < 0 || !b->file)
+			continue;
+		pthread_mutex_lock(&b->lock);
+		if (b->fd >= 0 && b->file)
+			flush_locked(b, false);
+		pthread_mutex_unlock(&b->lock);
+	}
+	in_batch = 0;
+	errno = saved;
+}
+
+/*
+ * Writable shared memory or a file lock: from now on this process's
+ * regular-file writes are not staged (files_direct), and what was staged
+ * goes out before the call that shares or locks.
+ */
+void batch_files_shared(void)
+{
+	/* The first time, every buffer: one may be mid-staging, unlocked. */
+	if (!atomic_load_explicit(&files_direct, memory_order_relaxed)) {
+		atomic_store(&files_direct, true);
+		batch_flush_files();
+	} else {
+		batch_before_file();
+	}
+}
+
+/*
  * fd is about to be closed, replaced or changed (F_SETFL): its staged data
  * goes out first, and whatever the shim learnt about it is forgotten. A
  * number that is one of the shim's own dups goes out too.
@@ -776,6 +842,7 @@ void batch_fork_child(void)
 	pthread_mutex_init(&pool_lock, NULL);
 	memset((void *)fd_buf, 0, sizeof(fd_buf));
 	memset((void *)fd_err, 0, sizeof(fd_err));
+	batch_files_staged = 0;
 	assigned = 0;
 	flusher_started = false;
 	batch_mine = 0;

@@ -10,6 +10,7 @@
 #ifndef SHIM_BATCH_H
 #define SHIM_BATCH_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -22,6 +23,8 @@
 extern bool batch_enabled;
 /* Buffers this thread staged into since its last barrier. */
 extern __thread int batch_mine;
+/* Regular-file buffers of the process that hold data now. */
+extern _Atomic int batch_files_staged;
 
 long batch_write(enum shim_call call, int fd, const struct iovec *iov,
 		 int cnt, int msg_flags);
@@ -32,6 +35,8 @@ void batch_flush_mine(bool files_only);
 void batch_flush_for_read(int fd);
 void batch_flush_fd(int fd, bool wait);
 void batch_flush_all(bool wait);
+void batch_flush_files(void);
+void batch_files_shared(void);
 int batch_take_error(int fd, bool nosignal);
 void batch_fd_changed(int fd);
 void batch_fd_forget(int fd);
@@ -69,6 +74,20 @@ static inline void batch_before_read(int fd)
 		if (fd >= 0)
 			batch_flush_fd(fd, false);
 	}
+}
+
+/*
+ * A call that looks at a regular file's data, size or times other than by
+ * read (stat, mmap, sendfile, utimensat...): every regular file's staged
+ * data of the process goes out first, whichever fd or path it names; the
+ * file may be one written through another fd or known by another name.
+ * Nothing staged on a file (the pipelines batch is for): one load.
+ */
+static inline void batch_before_file(void)
+{
+	if (unlikely(atomic_load_explicit(&batch_files_staged,
+					  memory_order_relaxed)))
+		batch_flush_files();
 }
 
 #endif

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "shim/live.h"
+#include "shim/real.h"
 
 static struct shim_live *live;
 /*
@@ -103,7 +104,8 @@ static struct shim_live *create_file(void)
 		syscall(SYS_close, fd);
 		return NULL;
 	}
-	l = mmap(NULL, sizeof(*l), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	/* Not the interposed mmap: the shim's own mapping shares nothing. */
+	l = real.mmap(NULL, sizeof(*l), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	syscall(SYS_close, fd);
 	if (l == MAP_FAILED)
 		return NULL;

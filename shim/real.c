@@ -138,6 +138,81 @@ static off_t raw_lseek64(int fd, off_t o, int w)
 { return syscall(SYS_lseek, fd, o, w); }
 static int raw_ftruncate64(int fd, off_t len)
 { return syscall(SYS_ftruncate, fd, len); }
+static int raw_stat(const char *p, struct stat *st)
+{ return syscall(SYS_newfstatat, AT_FDCWD, p, st, 0); }
+static int raw_fstat(int fd, struct stat *st)
+{ return syscall(SYS_fstat, fd, st); }
+static int raw_lstat(const char *p, struct stat *st)
+{ return syscall(SYS_newfstatat, AT_FDCWD, p, st, AT_SYMLINK_NOFOLLOW); }
+static int raw_fstatat(int d, const char *p, struct stat *st, int f)
+{ return syscall(SYS_newfstatat, d, p, st, f); }
+static int raw_statx(int d, const char *p, int f, unsigned int m,
+		     struct statx *stx)
+{ return syscall(SYS_statx, d, p, f, m, stx); }
+static int raw___xstat(int v, const char *p, struct stat *st)
+{ return raw_stat(p, st); }
+static int raw___fxstat(int v, int fd, struct stat *st)
+{ return raw_fstat(fd, st); }
+static int raw___lxstat(int v, const char *p, struct stat *st)
+{ return raw_lstat(p, st); }
+static int raw___fxstatat(int v, int d, const char *p, struct stat *st, int f)
+{ return raw_fstatat(d, p, st, f); }
+static int raw_truncate(const char *p, off_t len)
+{ return syscall(SYS_truncate, p, len); }
+static int raw_fallocate(int fd, int mode, off_t off, off_t len)
+{ return syscall(SYS_fallocate, fd, mode, off, len); }
+/* These two return the error number, as posix_ functions do. */
+static int raw_posix_fallocate(int fd, off_t off, off_t len)
+{ return syscall(SYS_fallocate, fd, 0, off, len) < 0 ? errno : 0; }
+static int raw_posix_fadvise(int fd, off_t off, off_t len, int adv)
+{ return syscall(SYS_fadvise64, fd, off, len, adv) < 0 ? errno : 0; }
+static ssize_t raw_readahead(int fd, off64_t off, size_t n)
+{ return syscall(SYS_readahead, fd, off, n); }
+static ssize_t raw_sendfile(int out, int in, off_t *off, size_t n)
+{ return syscall(SYS_sendfile, out, in, off, n); }
+static ssize_t raw_copy_file_range(int in, loff_t *ioff, int out, loff_t *ooff,
+				   size_t n, unsigned int f)
+{ return syscall(SYS_copy_file_range, in, ioff, out, ooff, n, f); }
+static ssize_t raw_splice(int in, loff_t *ioff, int out, loff_t *ooff,
+			  size_t n, unsigned int f)
+{ return syscall(SYS_splice, in, ioff, out, ooff, n, f); }
+static int raw_utimensat(int d, const char *p, const struct timespec *ts, int f)
+{ return syscall(SYS_utimensat, d, p, ts, f); }
+static int raw_futimens(int fd, const struct timespec *ts)
+{ return raw_utimensat(fd, NULL, ts, 0); }
+static int raw_utimes(const char *p, const struct timeval *tv)
+{ return syscall(SYS_utimes, p, tv); }
+static int raw_lutimes_at(int d, const char *p, const struct timeval *tv, int f)
+{
+	struct timespec ts[2];
+
+	if (!tv)
+		return raw_utimensat(d, p, NULL, f);
+	ts[0].tv_sec = tv[0].tv_sec;
+	ts[0].tv_nsec = tv[0].tv_usec * 1000;
+	ts[1].tv_sec = tv[1].tv_sec;
+	ts[1].tv_nsec = tv[1].tv_usec * 1000;
+	return raw_utimensat(d, p, ts, f);
+}
+static int raw_futimes(int fd, const struct timeval *tv)
+{ return raw_lutimes_at(fd, NULL, tv, 0); }
+static int raw_lutimes(const char *p, const struct timeval *tv)
+{ return raw_lutimes_at(AT_FDCWD, p, tv, AT_SYMLINK_NOFOLLOW); }
+static int raw_utime(const char *p, const struct utimbuf *u)
+{ return syscall(SYS_utime, p, u); }
+static int raw_flock(int fd, int op)
+{ return syscall(SYS_flock, fd, op); }
+/* libc builds lockf on fcntl; before resolution the shim offers none. */
+static int raw_lockf(int fd, int cmd, off_t len)
+{
+	errno = ENOSYS;
+	return -1;
+}
+/* NOLINTNEXTLINE(performance-no-int-to-ptr) */
+static void *raw_shmat(int id, const void *a, int f)
+{ return (void *)syscall(SYS_shmat, id, a, f); }
+static int raw_memfd_create(const char *name, unsigned int f)
+{ return syscall(SYS_memfd_create, name, f); }
 static int raw_shutdown(int fd, int how)
 { return syscall(SYS_shutdown, fd, how); }
 static int raw_ppoll(struct pollfd *p, nfds_t n, const struct timespec *t,

@@ -18,8 +18,11 @@
 #include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <utime.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
@@ -73,6 +76,36 @@
 	X(int, fdatasync, (int))					\
 	X(off_t, lseek64, (int, off_t, int))				\
 	X(int, ftruncate64, (int, off_t))				\
+	X(int, stat, (const char *, struct stat *))			\
+	X(int, fstat, (int, struct stat *))				\
+	X(int, lstat, (const char *, struct stat *))			\
+	X(int, fstatat, (int, const char *, struct stat *, int))	\
+	X(int, statx, (int, const char *, int, unsigned int,		\
+		       struct statx *))					\
+	X(int, __xstat, (int, const char *, struct stat *))		\
+	X(int, __fxstat, (int, int, struct stat *))			\
+	X(int, __lxstat, (int, const char *, struct stat *))		\
+	X(int, __fxstatat, (int, int, const char *, struct stat *, int)) \
+	X(int, truncate, (const char *, off_t))				\
+	X(int, fallocate, (int, int, off_t, off_t))			\
+	X(int, posix_fallocate, (int, off_t, off_t))			\
+	X(int, posix_fadvise, (int, off_t, off_t, int))			\
+	X(ssize_t, readahead, (int, off64_t, size_t))			\
+	X(ssize_t, sendfile, (int, int, off_t *, size_t))		\
+	X(ssize_t, copy_file_range, (int, loff_t *, int, loff_t *,	\
+				     size_t, unsigned int))		\
+	X(ssize_t, splice, (int, loff_t *, int, loff_t *, size_t,	\
+			    unsigned int))				\
+	X(int, utimensat, (int, const char *, const struct timespec *, int)) \
+	X(int, futimens, (int, const struct timespec *))		\
+	X(int, utimes, (const char *, const struct timeval *))		\
+	X(int, futimes, (int, const struct timeval *))			\
+	X(int, lutimes, (const char *, const struct timeval *))		\
+	X(int, utime, (const char *, const struct utimbuf *))		\
+	X(int, flock, (int, int))					\
+	X(int, lockf, (int, int, off_t))				\
+	X(void *, shmat, (int, const void *, int))			\
+	X(int, memfd_create, (const char *, unsigned int))		\
 	X(int, shutdown, (int, int))					\
 	X(int, poll, (struct pollfd *, nfds_t, int))			\
 	X(int, ppoll, (struct pollfd *, nfds_t, const struct timespec *, \
