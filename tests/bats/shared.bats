@@ -51,9 +51,15 @@ pg_cluster() {
 	pg() { runuser -u postgres -- env $pre "$@"; }
 	pg "$PGBIN/initdb" -A trust -N -U postgres -D "$d/data" >"$d/initdb.log" 2>&1 ||
 		{ cat "$d/initdb.log"; return 1; }
-	pg "$PGBIN/pg_ctl" -D "$d/data" -l "$d/server.log" -w -t 60 \
-		-o "-k $d -p $port -c listen_addresses=127.0.0.1 -c fsync=off" start \
-		>/dev/null || { cat "$d/server.log"; return 1; }
+	# free_port's port can be taken before the server binds it: try others.
+	for r in 1 2 3; do
+		pg "$PGBIN/pg_ctl" -D "$d/data" -l "$d/server.log" -w -t 60 \
+			-o "-k $d -p $port -c listen_addresses=127.0.0.1 -c fsync=off" \
+			start >/dev/null && break
+		grep -q "Address already in use" "$d/server.log" && [ "$r" != 3 ] ||
+			{ cat "$d/server.log"; return 1; }
+		port=$(free_port)
+	done
 	pg "$PGBIN/pgbench" -h "$d" -p "$port" -U postgres -i -s 5 -q postgres \
 		>"$d/init.log" 2>&1 || { cat "$d/init.log"; return 1; }
 	for r in $(seq "$rounds"); do
