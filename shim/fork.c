@@ -18,10 +18,11 @@ __thread volatile int shim_in_vfork;
 
 void shim_after_fork_child(void)
 {
+	/* First: the counters are still in the parent's shared live file. */
+	shim_stats_fork_child();
 	batch_fork_child();
 	ring_fork_child();
 	shim_live_renew();
-	shim_stats_reset();
 	shim_in_vfork = 0;
 }
 

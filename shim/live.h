@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The live-statistics file each shimmed process publishes, read by
- * scripts/shim-stat. Layout version 1; shim-stat parses it with these exact
+ * scripts/shim-stat. Layout version 2; shim-stat parses it with these exact
  * offsets (x86_64, little endian), so any change bumps SHIM_LIVE_VERSION.
  */
 #ifndef SHIM_LIVE_H
@@ -12,7 +12,7 @@
 #include "shim/shim.h"
 
 #define SHIM_LIVE_MAGIC "LIBSHIM"
-#define SHIM_LIVE_VERSION 1
+#define SHIM_LIVE_VERSION 2
 
 struct shim_live {
 	char magic[8];		/* "LIBSHIM\0" */
@@ -25,7 +25,18 @@ struct shim_live {
 	uint64_t start_ns;	/* CLOCK_REALTIME at publication */
 	char exe[64];
 	char why[128];
-	struct shim_stats stats;
+	/*
+	 * Version 2: the counters are the threads' own slots (shim/shim.h),
+	 * nslots of them, each nwords uint64 at slots_off + i * slot_size;
+	 * their sum is the process's count, in struct shim_stats order.
+	 */
+	uint32_t nslots;
+	uint32_t slot_size;
+	uint32_t slots_off;
+	uint32_t nwords;
 };
+/* The slots follow the header's page, mapped where they always were. */
+#define SHIM_LIVE_SLOTS_OFF 4096
+_Static_assert(sizeof(struct shim_live) <= SHIM_LIVE_SLOTS_OFF, "header");
 
 #endif
