@@ -263,8 +263,10 @@ void shim_check_report(void);
 /*
  * One record per fd, looked up once per call. The would-block prediction:
  * an fd whose ring attempts keep saying EAGAIN (each one then paid again
- * in libc) skips the ring for wb_skip calls, 2^level - 1 after the level-th
- * EAGAIN in a row, up to FD_WB_MAX_LEVEL; a ring success resets it. Going
+ * in libc) skips the ring for wb_skip calls, 2^(level-1) - 1 after the
+ * level-th EAGAIN in a row (0, 1, 3, ... 63: one EAGAIN before data is the
+ * common case and costs nothing), up to FD_WB_MAX_LEVEL; a ring success
+ * resets it. Going
  * to libc is always exact, so a wrong guess costs only speed. The bytes
  * are shared by the threads using the fd: relaxed byte stores, no locked
  * op; a lost update only changes a guess.
@@ -276,7 +278,7 @@ struct fd_rec {
 	uint8_t pad;
 };
 #define FD_TAB_MAX 65536
-#define FD_WB_MAX_LEVEL 6
+#define FD_WB_MAX_LEVEL 7
 struct shim_fdtab {
 	struct shim_hot hot;
 	struct fd_rec tab[FD_TAB_MAX];
@@ -333,7 +335,7 @@ static inline void fd_wb_miss(struct fd_rec *r)
 	l = atomic_load_explicit(&r->wb_level, memory_order_relaxed);
 	if (l < FD_WB_MAX_LEVEL)
 		atomic_store_explicit(&r->wb_level, ++l, memory_order_relaxed);
-	atomic_store_explicit(&r->wb_skip, (uint8_t)((1u << l) - 1),
+	atomic_store_explicit(&r->wb_skip, (uint8_t)((1u << (l - 1)) - 1),
 			      memory_order_relaxed);
 }
 
