@@ -140,10 +140,10 @@ size_t stat_slots_size(void)
  */
 int stat_share(int fd, long off)
 {
-	long p;
+	/* Only the slots ever claimed: the rest stays a hole, no memory. */
+	long n = (long)(atomic_load(&stat_hwm) * sizeof(slots_static[0])), p;
 
-	if (syscall(SYS_pwrite64, fd, slots_static, sizeof(slots_static), off) !=
-	    (long)sizeof(slots_static))
+	if (syscall(SYS_pwrite64, fd, slots_static, n, off) != n)
 		return -1;
 	p = syscall(SYS_mmap, slots_static, sizeof(slots_static),
 		    PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, off);
