@@ -16,6 +16,7 @@ struct sk {
 	size_t want;
 	size_t done;		/* out: bytes the ring sent before libc */
 	int saved_errno;
+	struct fd_rec *rec;	/* for the would-block prediction, or NULL */
 };
 
 static struct ring_thread *sk_begin(struct sk *q, const struct msghdr *m,
@@ -48,12 +49,16 @@ static struct ring_thread *sk_begin(struct sk *q, const struct msghdr *m,
 		route_skip(q->call, W_ARGS);
 		return NULL;
 	}
-	if (fd_class_get(q->fd) != FD_SOCKET) {
+	if (fd_lookup(q->fd, &q->rec) != FD_SOCKET) {
 		/* libc says ENOTSOCK, or reads the pipe, as it should. */
 		route_skip(q->call, W_FDTYPE);
 		return NULL;
 	}
-	return route_begin(q->call, q->fd, q->out ? DIR_WRITE : DIR_READ, opcode);
+	/* The application's MSG_DONTWAIT: EAGAIN is its answer, paid once. */
+	if (q->flags & MSG_DONTWAIT)
+		q->rec = NULL;
+	return route_begin(q->call, q->fd, FD_SOCKET, q->rec,
+			   q->out ? DIR_WRITE : DIR_READ, opcode);
 }
 
 /* As rw_ring() in rw.c: true when *ret is final, false for libc. */
@@ -66,15 +71,17 @@ static bool sk_finish(struct sk *q, struct ring_thread *rt, long *ret)
 		return false;
 	if (res >= 0) {
 		stat_ring(q->call, res);
+		fd_wb_hit(q->rec);
 		/* Stream sockets: a blocking send moves everything. */
 		if (q->out && (size_t)res < q->want &&
 		    !(q->flags & MSG_DONTWAIT)) {
 			q->done = (size_t)res;
-			return route_wouldblock(q->call, q->fd, sigs, q->done,
-						q->saved_errno, ret);
+			return route_wouldblock(q->call, q->fd, FD_SOCKET, sigs,
+						q->done, q->saved_errno, ret);
 		}
 	} else if (res == -EAGAIN && !(q->flags & MSG_DONTWAIT)) {
-		return route_wouldblock(q->call, q->fd, sigs, 0,
+		fd_wb_miss(q->rec);
+		return route_wouldblock(q->call, q->fd, FD_SOCKET, sigs, 0,
 					q->saved_errno, ret);
 	} else if (res == -EOPNOTSUPP || res == -EINVAL || res == -EINTR ||
 		   res < -511) {

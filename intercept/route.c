@@ -37,6 +37,31 @@ static bool class_routed(enum fd_class cls, enum route_dir dir)
 	}
 }
 
+/* At initialisation: the classes SHIM_ROUTE sends to libc, per direction. */
+void route_init(void)
+{
+	static const enum fd_class fixed[] = { FD_FILE, FD_FILE_NOWAIT,
+					       FD_OTHER };
+	unsigned i, d;
+
+	shim_hot.read = real.read;
+	shim_hot.write = real.write;
+	/*
+	 * The batch profile stages some of these, a disabled shim counts them
+	 * as such: they take the long way.
+	 */
+	if (batch_enabled || shim_mode == MODE_DISABLED)
+		return;
+	for (d = DIR_READ; d <= DIR_WRITE; d++) {
+		uint8_t m = 0;
+
+		for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+			if (!class_routed(fixed[i], (enum route_dir)d))
+				m |= (uint8_t)(1u << fixed[i]);
+		route_libc_mask[d] = m;
+	}
+}
+
 /* io_uring is not there for this process: say why once, then stay out. */
 static bool setup_refused(int err)
 {
@@ -74,12 +99,17 @@ static bool setup_refused(int err)
  */
 static __thread struct shim_sigseen route_seen;
 
+/*
+ * CLS is the caller's one lookup of FD; PREDICT its record when the call
+ * may skip a ring that keeps saying EAGAIN (NULL: the caller asked for
+ * NOWAIT itself, so EAGAIN is its answer, paid once).
+ */
 struct ring_thread *route_begin(enum shim_call call, int fd,
+				enum fd_class cls, struct fd_rec *predict,
 				enum route_dir dir, unsigned opcode)
 {
 	struct shim_sigseen seen = shim_sigseen;
 	struct ring_thread *rt;
-	enum fd_class cls;
 	enum shim_why sc;
 	int err, serr, saved = errno;
 
@@ -108,13 +138,18 @@ struct ring_thread *route_begin(enum shim_call call, int fd,
 		route_skip(call, W_VFORK);
 		return NULL;
 	}
-	cls = fd_class_get(fd);
+	(void)fd;
 	if (cls == FD_UNKNOWN) {
 		route_skip(call, W_ARGS);	/* libc reports EBADF */
 		return NULL;
 	}
 	if (!class_routed(cls, dir)) {
 		route_skip(call, W_FDTYPE);
+		return NULL;
+	}
+	if (fd_wb_predicted(predict)) {
+		stat_add(&shim_st->predicted, 1);
+		route_skip(call, W_WOULDBLOCK);
 		return NULL;
 	}
 	/* A pending cancellation acts at entry, as in libc's own call. */
@@ -208,15 +243,14 @@ static bool sock_has_timeout(int fd)
  * The handler ran during the ring's op instead, so the call ends here the
  * same way. True: *ret is the call's result; false: go to libc (counted).
  */
-bool route_wouldblock(enum shim_call call, int fd, enum route_sigs sigs,
-		      size_t done, int saved_errno, long *ret)
+bool route_wouldblock(enum shim_call call, int fd, enum fd_class cls,
+		      enum route_sigs sigs, size_t done, int saved_errno,
+		      long *ret)
 {
-	enum fd_class cls;
 	long fl;
 
 	if (likely(sigs == SIGS_NONE))
 		goto libc;
-	cls = fd_class_get(fd);
 	/* Regular files never wait interruptibly; O_NONBLOCK never waits. */
 	if (cls == FD_FILE || cls == FD_FILE_NOWAIT)
 		goto libc;
@@ -246,10 +280,8 @@ libc:
  * in libc, but only if the fd really is a regular file: on a pipe or socket
  * a short read is the final answer.
  */
-bool route_cont_reg(int fd, long res, size_t want)
+bool route_cont_reg(int fd, enum fd_class cls, long res, size_t want)
 {
-	enum fd_class cls = fd_class_get(fd);
-
 	if (res <= 0 || (size_t)res >= want)
 		return false;
 	if (cls != FD_FILE && cls != FD_FILE_NOWAIT)

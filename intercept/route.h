@@ -44,18 +44,43 @@ enum route_sigs {
 };
 
 struct ring_thread *route_begin(enum shim_call call, int fd,
+				enum fd_class cls, struct fd_rec *predict,
 				enum route_dir dir, unsigned opcode);
 bool route_run(struct ring_thread *rt, enum shim_call call,
 	       const struct ring_wait *w, int *res, enum route_sigs *sigs);
-bool route_wouldblock(enum shim_call call, int fd, enum route_sigs sigs,
-		      size_t done, int saved_errno, long *ret);
-bool route_cont_reg(int fd, long res, size_t want);
+bool route_wouldblock(enum shim_call call, int fd, enum fd_class cls,
+		      enum route_sigs sigs, size_t done, int saved_errno,
+		      long *ret);
+bool route_cont_reg(int fd, enum fd_class cls, long res, size_t want);
 void route_sigpipe(void);
 
 /* Fall back for a reason found before any op was prepared. */
 static inline void route_skip(enum shim_call call, enum shim_why why)
 {
 	stat_real(call, why);
+}
+
+/*
+ * A call that goes to libc for its fd type, decided before anything else:
+ * the pass-through must cost what the bare call costs. The same verdict,
+ * counted the same way, as route_begin() would reach (the mask is zero
+ * until the shim is initialised, when it is disabled or in pass-through,
+ * and in the batch profile; pipes and
+ * sockets, whose routing also depends on kernel features, take the long
+ * way).
+ */
+static inline bool route_libc_fast(enum shim_call call, int fd,
+				   enum route_dir dir)
+{
+	unsigned cls;
+
+	if (unlikely((unsigned)fd >= FD_TAB_MAX))
+		return false;
+	cls = atomic_load_explicit(&fd_tab[fd].cls, memory_order_relaxed);
+	if (!((route_libc_mask[dir] >> cls) & 1) || unlikely(shim_in_vfork))
+		return false;
+	stat_real(call, W_FDTYPE);
+	return true;
 }
 
 /* The syscall convention: -1 and errno, or the result with errno intact. */

@@ -16,6 +16,7 @@ static int shim_accept4(int fd, struct sockaddr *addr, socklen_t *len,
 	int saved = errno, res, ret;
 	struct ring_thread *rt;
 	struct io_uring_sqe *sqe;
+	struct fd_rec *rec;
 	enum route_sigs sigs;
 	long r;
 	int dw = atomic_load_explicit(&accept_dontwait, memory_order_relaxed);
@@ -29,11 +30,13 @@ static int shim_accept4(int fd, struct sockaddr *addr, socklen_t *len,
 		route_skip(C_ACCEPT, W_UNSUPPORTED);
 		goto libc;
 	}
-	if (fd_class_get(fd) != FD_SOCKET) {
+	if (fd_lookup(fd, &rec) != FD_SOCKET) {
 		route_skip(C_ACCEPT, W_FDTYPE);
 		goto libc;
 	}
-	rt = route_begin(C_ACCEPT, fd, DIR_READ, IORING_OP_ACCEPT);
+	/* A listener that keeps saying EAGAIN waits in libc's accept. */
+	rt = route_begin(C_ACCEPT, fd, FD_SOCKET, rec, DIR_READ,
+			 IORING_OP_ACCEPT);
 	if (!rt)
 		goto libc;
 	sqe = ring_sqe(rt);
@@ -45,6 +48,7 @@ static int shim_accept4(int fd, struct sockaddr *addr, socklen_t *len,
 		if (dw == DW_UNKNOWN)
 			atomic_store(&accept_dontwait, DW_YES);
 		stat_ring(C_ACCEPT, 0);
+		fd_wb_hit(rec);
 		fd_set_class(res, FD_SOCKET);
 		errno = saved;
 		return res;
@@ -64,7 +68,9 @@ static int shim_accept4(int fd, struct sockaddr *addr, socklen_t *len,
 		goto out;
 	}
 	if (res == -EAGAIN) {
-		if (route_wouldblock(C_ACCEPT, fd, sigs, 0, saved, &r))
+		fd_wb_miss(rec);
+		if (route_wouldblock(C_ACCEPT, fd, FD_SOCKET, sigs, 0, saved,
+				     &r))
 			return (int)r;
 		goto libc;
 	}
@@ -96,54 +102,18 @@ SHIM_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
 }
 
 /*
- * io_uring's CONNECT waits even on an O_NONBLOCK socket and cannot report
- * EINPROGRESS, so non-blocking sockets go straight to libc. A blocking one
- * gets one ring attempt bounded by a zero timeout: a connect that completes
- * at once (unix sockets, most loopback TCP) is served; one that must wait is
- * cancelled and libc's blocking connect() takes over the same attempt (on a
- * connecting TCP socket it waits for that handshake, with the kernel's own
- * signal and SO_SNDTIMEO handling).
+ * connect goes to libc. io_uring's CONNECT waits even on an O_NONBLOCK
+ * socket and cannot report EINPROGRESS, so the only exact ring connect is
+ * one bounded by a zero IORING_OP_LINK_TIMEOUT, cancelled and handed to
+ * libc when it cannot complete at once. That costs an F_GETFL, the timeout
+ * (7-10 us per connect, measured) and an op alone on a ring, which is
+ * already dearer than the syscall: libc's connect is exact and cheaper.
  */
 SHIM_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
-	static const struct __kernel_timespec now = { 0, 0 };
-	const struct ring_wait w = { .timeout = &now };
-	int saved = errno, res, fl;
-	struct ring_thread *rt;
-	enum route_sigs sigs;
-	long r;
-
 	batch_before_read(-1);
-	if (fd_class_get(fd) != FD_SOCKET) {
-		route_skip(C_CONNECT, W_FDTYPE);
-		goto libc;
-	}
-	fl = (int)syscall(SYS_fcntl, fd, F_GETFL);
-	if (fl < 0 || (fl & O_NONBLOCK)) {
-		route_skip(C_CONNECT, fl < 0 ? W_ARGS : W_WOULDBLOCK);
-		goto libc;
-	}
-	rt = route_begin(C_CONNECT, fd, DIR_WRITE, IORING_OP_CONNECT);
-	if (!rt)
-		goto libc;
-	if (!ring_op_supported(IORING_OP_LINK_TIMEOUT)) {
-		ring_put(rt);
-		route_skip(C_CONNECT, W_UNSUPPORTED);
-		goto libc;
-	}
-	io_uring_prep_connect(ring_sqe(rt), fd, addr, len);
-	if (!route_run(rt, C_CONNECT, &w, &res, &sigs))
-		goto libc;
-	if (res == -ECANCELED || res == -EALREADY || res == -EAGAIN ||
-	    res == -EINTR || res < -511) {
-		if (route_wouldblock(C_CONNECT, fd, sigs, 0, saved, &r))
-			return (int)r;
-		goto libc;
-	}
-	stat_ring(C_CONNECT, 0);
-	return (int)route_ret(res, saved);
-libc:
-	errno = saved;
+	route_skip(C_CONNECT, fd_class_get(fd) == FD_SOCKET ? W_CHEAPER
+							    : W_FDTYPE);
 	return real.connect(fd, addr, len);
 }
 

@@ -191,11 +191,10 @@ void shim_check_report(void)
 		    here);
 	}
 	out("  routing (SHIM_ROUTE):\n");
-	out("    sockets: %s (read/write: %s); accept: %s; connect: %s for "
-	    "blocking sockets\n", route_word(ROUTE_SOCKET),
+	out("    sockets: %s (read/write: %s); accept: %s; connect: libc "
+	    "(cheaper)\n", route_word(ROUTE_SOCKET),
 	    (shim_cfg.route & ROUTE_SOCKET) && sn > 0 ? "ring" : "libc",
-	    (shim_cfg.route & ROUTE_SOCKET) && dw > 0 ? "ring" : "libc",
-	    route_word(ROUTE_SOCKET));
+	    (shim_cfg.route & ROUTE_SOCKET) && dw > 0 ? "ring" : "libc");
 	out("    pipes and FIFOs: %s\n", !(shim_cfg.route & ROUTE_PIPE) ?
 	    "libc" : pn > 0 ? "ring (a FIFO that refuses RWF_NOWAIT: libc)" :
 	    "libc (pipes here refuse RWF_NOWAIT; 6.4 and later take it)");

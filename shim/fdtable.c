@@ -19,11 +19,10 @@
 
 #include "shim/batch.h"
 
-#define FD_TAB_MAX 65536
 #define XFS_SUPER_MAGIC   0x58465342
 #define BTRFS_SUPER_MAGIC 0x9123683E
 
-static _Atomic uint8_t fd_tab[FD_TAB_MAX];
+struct shim_fdtab shim_fdtab __attribute__((aligned(4096)));
 
 /*
  * Pseudo file systems whose "regular files" are generated on read: io_uring
@@ -81,25 +80,30 @@ static enum fd_class classify(int fd)
 	}
 }
 
-enum fd_class fd_class_get(int fd)
+/* Not known yet (or beyond the table): fstat, and remember. */
+enum fd_class fd_class_slow(int fd, struct fd_rec *rec)
 {
 	enum fd_class cls;
 
-	if ((unsigned)fd >= FD_TAB_MAX)
-		return fd < 0 ? FD_UNKNOWN : classify(fd);
-	cls = atomic_load_explicit(&fd_tab[fd], memory_order_relaxed);
-	if (likely(cls != FD_UNKNOWN))
-		return cls;
+	if (fd < 0)
+		return FD_UNKNOWN;
 	cls = classify(fd);
-	if (cls != FD_UNKNOWN)
-		atomic_store_explicit(&fd_tab[fd], cls, memory_order_relaxed);
+	if (rec && cls != FD_UNKNOWN)
+		atomic_store_explicit(&rec->cls, cls, memory_order_relaxed);
 	return cls;
 }
 
+/* A new verdict: a new file, maybe, so no prediction carried over. */
 static void set_class(int fd, enum fd_class cls)
 {
-	if ((unsigned)fd < FD_TAB_MAX)
-		atomic_store_explicit(&fd_tab[fd], cls, memory_order_relaxed);
+	struct fd_rec *r;
+
+	if ((unsigned)fd >= FD_TAB_MAX)
+		return;
+	r = &fd_tab[fd];
+	atomic_store_explicit(&r->cls, cls, memory_order_relaxed);
+	atomic_store_explicit(&r->wb_skip, 0, memory_order_relaxed);
+	atomic_store_explicit(&r->wb_level, 0, memory_order_relaxed);
 }
 
 /* A new fd (pipe, socket, accept) or a new verdict on one. */
@@ -122,8 +126,7 @@ void fd_forget_range(unsigned int lo, unsigned int hi)
 	if (hi >= FD_TAB_MAX)
 		hi = FD_TAB_MAX - 1;
 	for (fd = lo; fd <= hi; fd++) {
-		atomic_store_explicit(&fd_tab[fd], FD_UNKNOWN,
-				      memory_order_relaxed);
+		set_class((int)fd, FD_UNKNOWN);
 		if (unlikely(batch_enabled))
 			batch_fd_forget((int)fd);
 	}

@@ -20,14 +20,15 @@ void shim_after_fork_child(void)
 {
 	int checking = SC_CHECKING;
 
+	/* First: the counters are still in the parent's shared live file. */
+	shim_stats_fork_child();
 	/* A probe on another thread of the parent: the child asks again. */
 	atomic_compare_exchange_strong(&shim_seccomp_state, &checking,
 				       SC_UNCHECKED);
+	shim_stats_sandbox_fork_child();
 	batch_fork_child();
 	ring_fork_child();
 	shim_live_renew();
-	shim_stats_reset();
-	shim_stats_fork_child();
 	shim_in_vfork = 0;
 }
 

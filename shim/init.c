@@ -78,6 +78,15 @@ void shim_init(void)
 	}
 	if (shim_mode != MODE_DISABLED)
 		batch_init();
+	route_init();
+	/*
+	 * The live file now, while the process most likely has one thread:
+	 * mapping it over the counter slots loses what other threads count
+	 * meanwhile, and a publishing thread preempted among 1000 others lost
+	 * thousands.
+	 */
+	if (shim_mode != MODE_DISABLED)
+		shim_live_publish();
 	atomic_store(&init_state, 2);
 	if (shim_mode != MODE_DISABLED)
 		shim_config_banner();
@@ -103,6 +112,8 @@ void shim_set_passthrough(const char *why)
 	int old = atomic_exchange(&shim_mode, MODE_PASSTHROUGH);
 
 	if (old != MODE_PASSTHROUGH) {
+		/* No more fd-type fast path: every call counts as pass-through. */
+		memset(route_libc_mask, 0, sizeof(route_libc_mask));
 		shim_mode_why = why;
 		shim_live_publish();
 		shim_live_update_mode();

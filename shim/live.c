@@ -2,9 +2,9 @@
 /*
  * Live statistics: the counters themselves live in a small shared file,
  * $XDG_RUNTIME_DIR/libshim/<pid> (or /dev/shm/libshim-<uid>/<pid>), mapped
- * once when the process makes its first routing decision. Publishing costs
- * nothing per call: the hot path increments the same atomics as before,
- * they just sit in a shared page. The directory is the user's own (0700,
+ * once, at initialisation. Publishing costs
+ * nothing per call: the file is mapped over the threads' counter slots
+ * (shim/shim.h), where they are, and shim-stat adds them up. The directory is the user's own (0700,
  * checked), so nothing is shared across users; the file is removed at exit
  * and by shim-stat when its process is gone.
  */
@@ -30,8 +30,6 @@ static struct shim_live *live;
 static _Atomic bool publishing;
 static char live_path[300];
 static bool live_forgotten;
-/* The counters as copied into the live file, for carry_over(). */
-static struct shim_stats seen;
 
 static int live_dir(char *dir, size_t len, bool create)
 {
@@ -64,25 +62,6 @@ void shim_live_update_mode(void)
 		set_why();
 }
 
-/*
- * Other threads kept counting in the old block between the copy and the
- * switch: add what they counted there since the copy.
- */
-static void carry_over(struct shim_stats *to, struct shim_stats *from)
-{
-	_Atomic uint64_t *t = (_Atomic uint64_t *)to;
-	_Atomic uint64_t *f = (_Atomic uint64_t *)from;
-	const uint64_t *s = (const uint64_t *)&seen;
-	size_t i;
-
-	for (i = 0; i < sizeof(*to) / sizeof(uint64_t); i++) {
-		uint64_t d = atomic_load(&f[i]) - s[i];
-
-		if (d)
-			atomic_fetch_add(&t[i], d);
-	}
-}
-
 /* The file, sized and mapped, its pid set; NULL: no live stats. */
 static struct shim_live *create_file(void)
 {
@@ -100,22 +79,29 @@ static struct shim_live *create_file(void)
 			  O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return NULL;
-	if (syscall(SYS_ftruncate, fd, sizeof(*l)) < 0) {
+	if (syscall(SYS_ftruncate, fd, SHIM_LIVE_SLOTS_OFF + stat_slots_size()) < 0) {
 		syscall(SYS_close, fd);
 		return NULL;
 	}
 	/* Not the interposed mmap: the shim's own mapping shares nothing. */
 	l = real.mmap(NULL, sizeof(*l), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	syscall(SYS_close, fd);
-	if (l == MAP_FAILED)
+	if (l == MAP_FAILED) {
+		syscall(SYS_close, fd);
 		return NULL;
+	}
+	/* The counters: the slots themselves become the file's pages. */
+	if (stat_share(fd, SHIM_LIVE_SLOTS_OFF) < 0) {
+		munmap(l, sizeof(*l));
+		syscall(SYS_close, fd);
+		return NULL;
+	}
+	syscall(SYS_close, fd);
 	l->pid = (int32_t)pid;
 	return l;
 }
 
 void shim_live_publish(void)
 {
-	struct shim_stats *old;
 	struct shim_live *l;
 	struct timespec ts;
 
@@ -126,8 +112,10 @@ void shim_live_publish(void)
 		atomic_store(&publishing, false);	/* a later try may work */
 		return;
 	}
-	memcpy(&l->stats, shim_st, sizeof(l->stats));
-	memcpy(&seen, &l->stats, sizeof(seen));
+	l->nslots = STAT_SLOTS;
+	l->slot_size = sizeof(struct stat_slot);
+	l->slots_off = SHIM_LIVE_SLOTS_OFF;
+	l->nwords = sizeof(struct shim_stats) / sizeof(uint64_t);
 	l->version = SHIM_LIVE_VERSION;
 	l->size = sizeof(*l);
 	l->ncalls = C__NR;
@@ -138,8 +126,6 @@ void shim_live_publish(void)
 	live = l;
 	set_why();
 	memcpy(l->magic, SHIM_LIVE_MAGIC, sizeof(SHIM_LIVE_MAGIC));
-	old = atomic_exchange(&shim_st, &l->stats);
-	carry_over(&l->stats, old);
 }
 
 void shim_live_remove(void)
@@ -198,20 +184,21 @@ void shim_live_unhide(void)
  */
 void shim_live_renew(void)
 {
-	static struct shim_stats stats_child;
 	struct shim_live *old = live;
 
 	if (live_forgotten) {
-		/* Own counters, off the shared mapping; no file, no syscall. */
+		/*
+		 * Under a filter: no new file. shim_stats_fork_child() already
+		 * gave the child private counter pages; the header stays mapped.
+		 */
 		live = NULL;
-		atomic_store(&shim_st, &stats_child);
 		return;
 	}
 	atomic_store(&publishing, false);	/* a fork child's own flag */
 	if (!old)
 		return;
 	live = NULL;
-	atomic_store(&shim_st, &stats_child);
+	/* shim_stats_fork_child() already put private pages under the slots. */
 	munmap(old, sizeof(*old));
 	shim_live_publish();
 }

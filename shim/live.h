@@ -25,7 +25,18 @@ struct shim_live {
 	uint64_t start_ns;	/* CLOCK_REALTIME at publication */
 	char exe[64];
 	char why[128];
-	struct shim_stats stats;
+	/*
+	 * Version 2: the counters are the threads' own slots (shim/shim.h),
+	 * nslots of them, each nwords uint64 at slots_off + i * slot_size;
+	 * their sum is the process's count, in struct shim_stats order.
+	 */
+	uint32_t nslots;
+	uint32_t slot_size;
+	uint32_t slots_off;
+	uint32_t nwords;
 };
+/* The slots follow the header's page, mapped where they always were. */
+#define SHIM_LIVE_SLOTS_OFF 4096
+_Static_assert(sizeof(struct shim_live) <= SHIM_LIVE_SLOTS_OFF, "header");
 
 #endif

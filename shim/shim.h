@@ -50,6 +50,7 @@ enum shim_why {
 	W_SIGNAL,	/* a handler ran during an SQ-thread op: the call ends */
 	W_SQOFF,	/* sqpoll: polling was not paying on this thread */
 	W_SECCOMP,	/* a seccomp filter is (or may be) killing io_uring */
+	W_CHEAPER,	/* libc does it exactly and for less (connect) */
 	W__NR
 };
 
@@ -123,33 +124,95 @@ const char *shim_errname(int err);
 
 /* stats.c */
 struct shim_stats {
-	_Atomic uint64_t ring[C__NR];
-	_Atomic uint64_t real[C__NR];
-	_Atomic uint64_t bytes[C__NR];
-	_Atomic uint64_t why[W__NR];
-	_Atomic uint64_t enter;
-	_Atomic uint64_t rings;		/* created */
-	_Atomic uint64_t rings_freed;
+	uint64_t ring[C__NR];
+	uint64_t real[C__NR];
+	uint64_t bytes[C__NR];
+	uint64_t why[W__NR];
+	uint64_t enter;
+	uint64_t rings;		/* created */
+	uint64_t rings_freed;
 	/* The batch profile: writes staged, and the writes that sent them. */
-	_Atomic uint64_t batch[C__NR];
-	_Atomic uint64_t batch_flushes;
-	_Atomic uint64_t batch_flush_bytes;
+	uint64_t batch[C__NR];
+	uint64_t batch_flushes;
+	uint64_t batch_flush_bytes;
+	/* Would-block fallbacks that skipped the ring: the fd's prediction. */
+	uint64_t predicted;
 };
-/* Where the counters live: static storage, then the live-stats file. */
-extern struct shim_stats *_Atomic shim_st;
+
+/*
+ * Counters are per thread: a lock-prefixed add on a line every thread
+ * writes costs more than the rest of a pass-through call. Each thread
+ * claims a slot once (its first count) and then does plain increments on
+ * lines no other thread writes. Slot 0 is shared, counted atomically: for
+ * a thread that is registering (a signal handler in the middle), that has
+ * run its exit destructor, or that found every slot taken. A slot keeps its
+ * counts when its thread exits; the next thread to claim it adds to them,
+ * so the sum over all slots is the process total. The slots live in static
+ * storage, over which publishing maps the live-statistics file
+ * (shim/live.c), where shim-stat sums them.
+ */
+#define STAT_SLOTS 256
+struct stat_slot {
+	struct shim_stats st;
+	_Atomic uint32_t used;
+} __attribute__((aligned(64)));
+
+/*
+ * What every pass-through reads besides its own slot, on the page that also
+ * holds the records of the low fds (fdtable.c): after a syscall, each page
+ * touched is worth a nanosecond or so of dTLB refill.
+ */
+struct shim_hot {
+	/* Bit c of [dir]: fd class c is never routed that way (SHIM_ROUTE). */
+	uint8_t libc_mask[2];
+	ssize_t (*read)(int, void *, size_t);	/* = real.read */
+	ssize_t (*write)(int, const void *, size_t);
+} __attribute__((aligned(64)));
+/* This thread's own slot; NULL: count in the shared slot 0, atomically. */
+extern __thread struct shim_stats *shim_mine;
 extern const char *const shim_call_names[C__NR];
 extern const char *const shim_why_names[W__NR];
 
-static inline void stat_add(_Atomic uint64_t *c, uint64_t n)
+struct shim_stats *stat_self_slow(void);
+struct shim_stats *stat_shared(void);
+
+static inline struct shim_stats *stat_self(void)
 {
-	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+	struct shim_stats *s = shim_mine;
+
+	return likely(s) ? s : stat_self_slow();
+}
+/* This thread's counters (ring.c and batch.c write &shim_st->field). */
+#define shim_st (stat_self())
+
+static inline void stat_add(uint64_t *c, uint64_t n)
+{
+	if (likely(shim_mine))
+		*c += n;	/* the slot is this thread's alone */
+	else
+		__atomic_fetch_add(c, n, __ATOMIC_RELAXED);
+}
+
+/* This thread's own slot, or NULL (then count with stat_add). */
+static inline struct shim_stats *stat_mine(void)
+{
+	return shim_mine;
 }
 
 static inline void stat_ring(enum shim_call call, long bytes)
 {
-	stat_add(&shim_st->ring[call], 1);
+	struct shim_stats *s = stat_mine();
+
+	if (likely(s)) {
+		s->ring[call]++;
+		if (bytes > 0)
+			s->bytes[call] += (uint64_t)bytes;
+		return;
+	}
+	s = shim_st;
+	stat_add(&s->ring[call], 1);
 	if (bytes > 0)
-		stat_add(&shim_st->bytes[call], (uint64_t)bytes);
+		stat_add(&s->bytes[call], (uint64_t)bytes);
 }
 
 void shim_strict_fail(enum shim_call call, enum shim_why why);
@@ -160,17 +223,29 @@ void shim_strict_fail(enum shim_call call, enum shim_why why);
 
 static inline void stat_real(enum shim_call call, enum shim_why why)
 {
-	stat_add(&shim_st->real[call], 1);
-	stat_add(&shim_st->why[why], 1);
+	struct shim_stats *s = stat_mine();
+
+	if (likely(s)) {
+		s->real[call]++;
+		s->why[why]++;
+	} else {
+		s = shim_st;
+		stat_add(&s->real[call], 1);
+		stat_add(&s->why[why], 1);
+	}
 	if (unlikely(shim_cfg.strict) && (W_UNPLANNED >> why) & 1)
 		shim_strict_fail(call, why);
 }
 
-void shim_stats_reset(void);
+void stat_sum(struct shim_stats *out);
+size_t stat_slots_size(void);
+int stat_share(int fd, long off);
+
+void shim_stats_fork_child(void);
 void shim_stats_write(void);
 void shim_stats_unwrite(void);
 void shim_stats_preopen(bool may_write);
-void shim_stats_fork_child(void);
+void shim_stats_sandbox_fork_child(void);
 
 /* live.c */
 void shim_live_publish(void);
@@ -192,7 +267,93 @@ void shim_set_ring_mode(void);
 void shim_check_report(void);
 
 /* fdtable.c */
-enum fd_class fd_class_get(int fd);
+/*
+ * One record per fd, looked up once per call. The would-block prediction:
+ * an fd whose ring attempts keep saying EAGAIN (each one then paid again
+ * in libc) skips the ring for wb_skip calls, 2^(level-1) - 1 after the
+ * level-th EAGAIN in a row (0, 1, 3, ... 63: one EAGAIN before data is the
+ * common case and costs nothing), up to FD_WB_MAX_LEVEL; a ring success
+ * resets it. Going
+ * to libc is always exact, so a wrong guess costs only speed. The bytes
+ * are shared by the threads using the fd: relaxed byte stores, no locked
+ * op; a lost update only changes a guess.
+ */
+struct fd_rec {
+	_Atomic uint8_t cls;		/* enum fd_class */
+	_Atomic uint8_t wb_skip;	/* calls left that go straight to libc */
+	_Atomic uint8_t wb_level;	/* EAGAINs in a row, capped */
+	uint8_t pad;
+};
+#define FD_TAB_MAX 65536
+#define FD_WB_MAX_LEVEL 7
+struct shim_fdtab {
+	struct shim_hot hot;
+	struct fd_rec tab[FD_TAB_MAX];
+};
+extern struct shim_fdtab shim_fdtab;
+#define fd_tab (shim_fdtab.tab)
+#define shim_hot (shim_fdtab.hot)
+
+enum fd_class fd_class_slow(int fd, struct fd_rec *rec);
+
+/* The class, and in *rec the record (NULL: an fd beyond the table). */
+static inline enum fd_class fd_lookup(int fd, struct fd_rec **rec)
+{
+	struct fd_rec *r = (unsigned)fd < FD_TAB_MAX ? &fd_tab[fd] : NULL;
+	enum fd_class cls;
+
+	*rec = r;
+	if (likely(r)) {
+		cls = atomic_load_explicit(&r->cls, memory_order_relaxed);
+		if (likely(cls != FD_UNKNOWN))
+			return cls;
+	}
+	return fd_class_slow(fd, r);
+}
+
+static inline enum fd_class fd_class_get(int fd)
+{
+	struct fd_rec *r;
+
+	return fd_lookup(fd, &r);
+}
+
+/* True: skip the ring this time (the caller counts it and goes to libc). */
+static inline bool fd_wb_predicted(struct fd_rec *r)
+{
+	uint8_t n;
+
+	if (!r)
+		return false;
+	n = atomic_load_explicit(&r->wb_skip, memory_order_relaxed);
+	if (likely(!n))
+		return false;
+	atomic_store_explicit(&r->wb_skip, n - 1, memory_order_relaxed);
+	return true;
+}
+
+/* The ring said EAGAIN: skip it for longer next time. */
+static inline void fd_wb_miss(struct fd_rec *r)
+{
+	uint8_t l;
+
+	if (!r)
+		return;
+	l = atomic_load_explicit(&r->wb_level, memory_order_relaxed);
+	if (l < FD_WB_MAX_LEVEL)
+		atomic_store_explicit(&r->wb_level, ++l, memory_order_relaxed);
+	atomic_store_explicit(&r->wb_skip, (uint8_t)((1u << (l - 1)) - 1),
+			      memory_order_relaxed);
+}
+
+/* The ring served the call: no more skipping (no store if none was due). */
+static inline void fd_wb_hit(struct fd_rec *r)
+{
+	if (r && unlikely(atomic_load_explicit(&r->wb_level,
+					       memory_order_relaxed)))
+		atomic_store_explicit(&r->wb_level, 0, memory_order_relaxed);
+}
+
 void fd_forget(int fd);
 void fd_forget_range(unsigned int lo, unsigned int hi);
 void fd_set_class(int fd, enum fd_class cls);
@@ -223,6 +384,10 @@ static inline enum shim_why shim_seccomp_why(void)
 		return W__NR;
 	return shim_seccomp_check();
 }
+
+/* intercept/route.c */
+#define route_libc_mask (shim_hot.libc_mask)
+void route_init(void);
 
 /* fork.c */
 void shim_fork_init(void);

@@ -1,20 +1,173 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Counters: relaxed atomics, no locks. At exit each process writes
+ * Counters: per-thread slots (shim/shim.h), no locks. At exit each process writes
  * SHIM_STATS.<pid>, one JSON key per line so shell tools can sum them.
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "ring/ring.h"
 #include "shim/shim.h"
 
-static struct shim_stats stats_early;
-struct shim_stats *_Atomic shim_st = &stats_early;
+/*
+ * Page-aligned and a whole number of pages, so that publishing can map the
+ * live file over it in place: a thread's pointer to its slot never changes.
+ */
+static struct stat_slot slots_static[STAT_SLOTS]
+	__attribute__((aligned(4096)));
+_Static_assert(sizeof(slots_static) % 4096 == 0, "slots: whole pages");
+__thread struct shim_stats *shim_mine;
+static __thread unsigned my_idx;
+
+/* A thread's registration: none yet, under way, or over for good. */
+enum { ST_NONE, ST_BUSY, ST_DONE };
+static __thread uint8_t stat_state;
+/* Slots [0, stat_hwm) were ever claimed: the rest are zero. */
+static _Atomic unsigned stat_hwm = 1;
+
+enum { KEY_NONE, KEY_MAKING, KEY_READY, KEY_FAILED };
+static _Atomic int key_state;
+static pthread_key_t stat_key;
+
+struct shim_stats *stat_shared(void)
+{
+	return &slots_static[0].st;
+}
+
+/* At thread exit: the slot, counts and all, goes to the next thread. */
+static void stat_thread_exit(void *arg)
+{
+	unsigned idx = my_idx;
+
+	(void)arg;
+	shim_mine = NULL;	/* from here on: slot 0, atomically */
+	my_idx = 0;
+	stat_state = ST_DONE;
+	if (idx)
+		atomic_store_explicit(&slots_static[idx].used, 0,
+				      memory_order_release);
+}
+
+/* The key whose destructor frees the slot; false: none (the slot leaks). */
+static bool stat_key_ready(void)
+{
+	int expected = KEY_NONE;
+
+	if (atomic_compare_exchange_strong(&key_state, &expected, KEY_MAKING))
+		atomic_store(&key_state,
+			     pthread_key_create(&stat_key, stat_thread_exit) ?
+			     KEY_FAILED : KEY_READY);
+	/* Another thread is making it: that takes a moment, once. */
+	while ((expected = atomic_load(&key_state)) == KEY_MAKING)
+		syscall(SYS_sched_yield);
+	return expected == KEY_READY;
+}
+
+static unsigned stat_claim(void)
+{
+	unsigned i, hwm;
+
+	for (i = 1; i < STAT_SLOTS; i++) {
+		uint32_t free_slot = 0;
+
+		if (atomic_load_explicit(&slots_static[i].used,
+					 memory_order_relaxed) ||
+		    !atomic_compare_exchange_strong_explicit(&slots_static[i].used,
+				&free_slot, 1, memory_order_acquire,
+				memory_order_relaxed))
+			continue;
+		hwm = atomic_load(&stat_hwm);
+		while (hwm <= i &&
+		       !atomic_compare_exchange_weak(&stat_hwm, &hwm, i + 1))
+			;
+		return i;
+	}
+	return 0;
+}
+
+/*
+ * A thread's first count: claim a slot, once. No malloc: the slots are
+ * static, and pthread_setspecific on a low key stores into the thread
+ * descriptor. A signal handler that interrupts this finds ST_BUSY and
+ * counts in slot 0; a thread that finds no free slot stays there.
+ */
+struct shim_stats *stat_self_slow(void)
+{
+	unsigned idx;
+
+	if (stat_state != ST_NONE)
+		return stat_shared();
+	stat_state = ST_BUSY;
+	idx = stat_claim();
+	if (idx && stat_key_ready())
+		pthread_setspecific(stat_key, (void *)1);
+	my_idx = idx;
+	shim_mine = idx ? &slots_static[idx].st : NULL;
+	stat_state = idx ? ST_NONE : ST_DONE;
+	return &slots_static[idx].st;
+}
+
+/* Every slot added up; racy reads of other threads' counters are fine. */
+void stat_sum(struct shim_stats *out)
+{
+	unsigned i, j, hwm = atomic_load(&stat_hwm);
+	uint64_t *o = (uint64_t *)out;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < hwm && i < STAT_SLOTS; i++) {
+		const uint64_t *c = (const uint64_t *)&slots_static[i].st;
+
+		for (j = 0; j < sizeof(*out) / sizeof(uint64_t); j++)
+			o[j] += __atomic_load_n(&c[j], __ATOMIC_RELAXED);
+	}
+}
+
+size_t stat_slots_size(void)
+{
+	return sizeof(slots_static);
+}
+
+/*
+ * The slots into FD at OFF (the live file), and the file mapped over them
+ * where they are. Counts a thread adds between the copy and the mapping
+ * are lost: this runs at initialisation (or in a fork child), before the
+ * process has other threads, as a rule.
+ */
+int stat_share(int fd, long off)
+{
+	/* Only the slots ever claimed: the rest stays a hole, no memory. */
+	long n = (long)(atomic_load(&stat_hwm) * sizeof(slots_static[0])), p;
+
+	if (syscall(SYS_pwrite64, fd, slots_static, n, off) != n)
+		return -1;
+	p = syscall(SYS_mmap, slots_static, sizeof(slots_static),
+		    PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, off);
+	return p == (long)slots_static ? 0 : -1;
+}
+
+/*
+ * A fork child: one thread, this one, and slots maybe shared with the
+ * parent's live file. Fresh private zero pages, only this thread's slot
+ * claimed.
+ */
+void shim_stats_fork_child(void)
+{
+	long p = syscall(SYS_mmap, slots_static, sizeof(slots_static),
+			 PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+
+	if (p != (long)slots_static)
+		memset(slots_static, 0, sizeof(slots_static));
+	if (my_idx)
+		atomic_store(&slots_static[my_idx].used, 1);
+	atomic_store(&stat_hwm, my_idx + 1);
+}
 
 const char *const shim_call_names[C__NR] = {
 	[C_READ] = "read", [C_PREAD] = "pread", [C_READV] = "readv",
@@ -34,17 +187,8 @@ const char *const shim_why_names[W__NR] = {
 	[W_SIGNAL] = "signal",
 	[W_SQOFF] = "sq-off",
 	[W_SECCOMP] = "seccomp",
+	[W_CHEAPER] = "cheaper",
 };
-
-void shim_stats_reset(void)
-{
-	memset(shim_st, 0, sizeof(*shim_st));
-}
-
-static uint64_t ld(_Atomic uint64_t *c)
-{
-	return atomic_load_explicit(c, memory_order_relaxed);
-}
 
 struct out {
 	char buf[8192];
@@ -131,7 +275,7 @@ void shim_stats_preopen(bool may_write)
 }
 
 /* fork under a filter: the parent's file is not the child's to write. */
-void shim_stats_fork_child(void)
+void shim_stats_sandbox_fork_child(void)
 {
 	if (sandbox_fd >= 0)
 		ring_unhide_fd(sandbox_fd);
@@ -142,11 +286,14 @@ void shim_stats_fork_child(void)
 void shim_stats_write(void)
 {
 	static struct out o;
+	static struct shim_stats sum;
+	struct shim_stats *st = &sum;
 	int c, w, fd;
 	size_t off;
 
 	if (!shim_cfg.stats_path[0] || sandbox_fd == -2)
 		return;
+	stat_sum(st);
 	o.len = 0;
 	put(&o, "{\n\"pid\": %ld,\n\"exe\": \"%s\",\n\"mode\": \"%s\",\n"
 	    "\"why\": \"%s\",\n\"rings\": %llu,\n\"enter\": %llu",
@@ -154,19 +301,21 @@ void shim_stats_write(void)
 	    shim_mode == MODE_RING ? "ring" :
 	    shim_mode == MODE_PASSTHROUGH ? "passthrough" :
 	    shim_mode == MODE_DISABLED ? "disabled" : "idle",
-	    shim_mode_why, (unsigned long long)ld(&shim_st->rings),
-	    (unsigned long long)ld(&shim_st->enter));
+	    shim_mode_why, (unsigned long long)(st->rings),
+	    (unsigned long long)(st->enter));
 	for (c = 0; c < C__NR; c++) {
-		put_num(&o, shim_call_names[c], "ring", ld(&shim_st->ring[c]));
-		put_num(&o, shim_call_names[c], "real", ld(&shim_st->real[c]));
-		put_num(&o, shim_call_names[c], "bytes", ld(&shim_st->bytes[c]));
+		put_num(&o, shim_call_names[c], "ring", (st->ring[c]));
+		put_num(&o, shim_call_names[c], "real", (st->real[c]));
+		put_num(&o, shim_call_names[c], "bytes", (st->bytes[c]));
 	}
 	for (c = 0; c < C__NR; c++)
-		put_num(&o, shim_call_names[c], "batch", ld(&shim_st->batch[c]));
-	put_num(&o, "batch", "flushes", ld(&shim_st->batch_flushes));
-	put_num(&o, "batch", "flush_bytes", ld(&shim_st->batch_flush_bytes));
+		put_num(&o, shim_call_names[c], "batch", (st->batch[c]));
+	put_num(&o, "batch", "flushes", (st->batch_flushes));
+	put_num(&o, "batch", "flush_bytes", (st->batch_flush_bytes));
 	for (w = 0; w < W__NR; w++)
-		put_num(&o, "fallback", shim_why_names[w], ld(&shim_st->why[w]));
+		put_num(&o, "fallback", shim_why_names[w], (st->why[w]));
+	/* Of fallback.wouldblock: those that never tried the ring. */
+	put_num(&o, "fallback.wouldblock", "predicted", st->predicted);
 	put(&o, "\n}\n");
 
 	fd = sandbox_fd >= 0 ? sandbox_fd : open_stats_file();
