@@ -37,6 +37,7 @@ SHIM_EXPORT void *shmat(int id, const void *addr, int flags)
 {
 	void *p = real.shmat(id, addr, flags);
 
+	/* NOLINTNEXTLINE(performance-no-int-to-ptr) */
 	if (p != (void *)-1 && !(flags & SHM_RDONLY) && !shim_in_vfork)
 		batch_files_shared();
 	if (flags & SHM_REMAP)

@@ -18,6 +18,7 @@
 #include "intercept/route.h"
 
 /* glibc before 2.33 compiled stat() into calls of these. */
+/* NOLINTBEGIN(bugprone-reserved-identifier,cert-dcl37-c) */
 int __xstat(int ver, const char *path, struct stat *st);
 int __xstat64(int ver, const char *path, struct stat64 *st);
 int __fxstat(int ver, int fd, struct stat *st);
@@ -27,6 +28,7 @@ int __lxstat64(int ver, const char *path, struct stat64 *st);
 int __fxstatat(int ver, int dfd, const char *path, struct stat *st, int flags);
 int __fxstatat64(int ver, int dfd, const char *path, struct stat64 *st,
 		 int flags);
+/* NOLINTEND(bugprone-reserved-identifier,cert-dcl37-c) */
 
 SHIM_EXPORT int stat(const char *path, struct stat *st)
 {

@@ -208,9 +208,11 @@ static int raw_lockf(int fd, int cmd, off_t len)
 	errno = ENOSYS;
 	return -1;
 }
-/* NOLINTNEXTLINE(performance-no-int-to-ptr) */
 static void *raw_shmat(int id, const void *a, int f)
-{ return (void *)syscall(SYS_shmat, id, a, f); }
+{
+	/* NOLINTNEXTLINE(performance-no-int-to-ptr) */
+	return (void *)syscall(SYS_shmat, id, a, f);
+}
 static int raw_memfd_create(const char *name, unsigned int f)
 { return syscall(SYS_memfd_create, name, f); }
 static int raw_shutdown(int fd, int how)

@@ -59,6 +59,7 @@ static void trampoline(int sig, siginfo_t *si, void *uc)
 		shim_sigseen.eintr++;
 	/* Extra arguments are harmless to a one-argument handler. */
 	if (fn > (uintptr_t)SIG_IGN)
+		/* NOLINTNEXTLINE(performance-no-int-to-ptr) */
 		((void (*)(int, siginfo_t *, void *))fn)(sig, si, uc);
 }
 
@@ -120,6 +121,7 @@ int shim_sigaction(int sig, const struct sigaction *act,
 	if (ret == 0 && old) {
 		*old = prev;
 		if (prev.sa_sigaction == trampoline) {
+			/* NOLINTNEXTLINE(performance-no-int-to-ptr) */
 			old->sa_handler = (sighandler_t)prev_fn;
 			old->sa_flags = (prev.sa_flags & ~SA_SIGINFO) |
 					((int)prev_fl & SA_SIGINFO);
@@ -131,7 +133,7 @@ int shim_sigaction(int sig, const struct sigaction *act,
 /* glibc's signal(): BSD semantics, SA_RESTART unless siginterrupt said. */
 sighandler_t shim_signal(int sig, sighandler_t handler)
 {
-	struct sigaction a = { .sa_handler = handler }, old;
+	struct sigaction a = { .sa_handler = handler }, old = { 0 };
 
 	/* Bad numbers, SIG_ERR and glibc's own signals: libc's EINVAL. */
 	if (sig <= 0 || sig >= SIG_SLOTS || handler == SIG_ERR ||
