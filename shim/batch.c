@@ -719,29 +719,40 @@ void batch_flush_for_read(int fd)
 }
 
 /*
+ * Every buffer (or only the regular files'), locked and flushed; WAIT: for
+ * a lock another thread holds, else passed over.
+ */
+static void flush_each(bool files_only, bool wait)
+{
+	int i;
+
+	for (i = 0; i < BATCH_BUFS; i++) {
+		struct bbuf *b = &bufs[i];
+
+		if (atomic_load(&b->fd) < 0 || (files_only && !b->file))
+			continue;
+		if (wait ? pthread_mutex_lock(&b->lock)
+			 : pthread_mutex_trylock(&b->lock))
+			continue;
+		if (b->fd >= 0 && (!files_only || b->file))
+			flush_locked(b, false);
+		pthread_mutex_unlock(&b->lock);
+	}
+}
+
+/*
  * Exit and exec (wait): everything goes out, after other threads' flushes.
  * Fork and spawn only try: a thread blocked in a flush may be waiting for
  * the very child about to be started to read.
  */
 void batch_flush_all(bool wait)
 {
-	int i, saved = errno;
+	int saved = errno;
 
 	if (!batch_enabled || in_batch || shim_in_vfork)
 		return;
 	in_batch = 1;
-	for (i = 0; i < BATCH_BUFS; i++) {
-		struct bbuf *b = &bufs[i];
-
-		if (atomic_load(&b->fd) < 0)
-			continue;
-		if (wait ? pthread_mutex_lock(&b->lock)
-			 : pthread_mutex_trylock(&b->lock))
-			continue;
-		if (b->fd >= 0)
-			flush_locked(b, false);
-		pthread_mutex_unlock(&b->lock);
-	}
+	flush_each(false, wait);
 	batch_mine = 0;
 	in_batch = 0;
 	errno = saved;
@@ -755,21 +766,12 @@ void batch_flush_all(bool wait)
  */
 void batch_flush_files(void)
 {
-	int i, saved = errno;
+	int saved = errno;
 
 	if (!batch_enabled || in_batch || shim_in_vfork)
 		return;
 	in_batch = 1;
-	for (i = 0; i < BATCH_BUFS; i++) {
-		struct bbuf *b = &bufs[i];
-
-		if (atomic_load(&b->fd) < 0 || !b->file)
-			continue;
-		pthread_mutex_lock(&b->lock);
-		if (b->fd >= 0 && b->file)
-			flush_locked(b, false);
-		pthread_mutex_unlock(&b->lock);
-	}
+	flush_each(true, true);
 	in_batch = 0;
 	errno = saved;
 }
@@ -866,17 +868,7 @@ static _Atomic uint64_t sig_ours;
 
 static void on_fatal(int sig)
 {
-	int i;
-
-	for (i = 0; i < BATCH_BUFS; i++) {
-		struct bbuf *b = &bufs[i];
-
-		if (atomic_load(&b->fd) < 0 || pthread_mutex_trylock(&b->lock))
-			continue;
-		if (b->fd >= 0)
-			flush_locked(b, false);
-		pthread_mutex_unlock(&b->lock);
-	}
+	flush_each(false, false);
 	syscall(SYS_tgkill, syscall(SYS_getpid), syscall(SYS_gettid), sig);
 }
 
