@@ -30,6 +30,12 @@
 #define SQ_WINDOW	32
 #define SQ_MISS_MAX	2
 #define SQ_GOOD_WINDOWS	4
+/*
+ * A window in which the thread was preempted this often found the CPUs
+ * taken: the completions may have come in time, but the spinning SQ
+ * thread is what the program's own threads were waiting behind.
+ */
+#define SQ_PREEMPT_MAX	2
 #define SQ_OFF_MIN_NS	(10 * 1000000ull)
 #define SQ_OFF_MAX_NS	(1000 * 1000000ull)
 #define SQ_SKIP_MIN	64	/* calls between clock reads while off */
@@ -305,6 +311,8 @@ static int sqpoll_create(struct ring_thread *rt, struct io_uring_params *p)
 	return ret;
 }
 
+static long thread_preemptions(void);
+
 static int ring_create(struct ring_thread *rt)
 {
 	struct io_uring_params p;
@@ -316,6 +324,7 @@ static int ring_create(struct ring_thread *rt)
 	rt->anchor = false;
 	memset(&rt->pay, 0, sizeof(rt->pay));
 	rt->pay.left = SQ_WINDOW;
+	rt->pay.nivcsw = thread_preemptions();
 	atomic_store(&rt->lost, false);
 	if (shim_cfg.profile == PROFILE_SQPOLL && !atomic_load(&sqpoll_refused)) {
 		ret = sqpoll_create(rt, &p);
@@ -496,10 +505,21 @@ static void sq_go_off(struct sq_pay *p)
 	p->left = p->skip;
 }
 
+/* Involuntary context switches of this thread so far. */
+static long thread_preemptions(void)
+{
+	struct rusage ru;
+
+	if (syscall(SYS_getrusage, RUSAGE_THREAD, &ru) < 0)
+		return 0;
+	return ru.ru_nivcsw;
+}
+
 /* One op's verdict: its completion came while the caller spun, or not. */
 static void sq_account(struct ring_thread *rt, bool hit)
 {
 	struct sq_pay *p = &rt->pay;
+	long n;
 
 	if (!shim_cfg.sq_adapt)
 		return;
@@ -509,6 +529,12 @@ static void sq_account(struct ring_thread *rt, bool hit)
 	}
 	if (--p->left)
 		return;
+	n = thread_preemptions();
+	if (n - p->nivcsw > SQ_PREEMPT_MAX) {
+		sq_go_off(p);
+		return;
+	}
+	p->nivcsw = n;
 	if (++p->good >= SQ_GOOD_WINDOWS)
 		p->off_ns = 0;
 	p->miss = 0;
@@ -533,6 +559,7 @@ bool ring_sq_admit(struct ring_thread *rt)
 	p->off = false;
 	p->miss = 0;
 	p->left = SQ_WINDOW;
+	p->nivcsw = thread_preemptions();
 	return true;
 }
 

@@ -45,6 +45,7 @@ struct ring_thread {
 		unsigned skip;		/* calls skipped between clock reads */
 		uint64_t off_ns;	/* how long the current off period is */
 		uint64_t until;		/* CLOCK_MONOTONIC end of it */
+		long nivcsw;		/* preemptions at the window's start */
 	} pay;
 	struct ring_thread *next;	/* registry, for the fork child */
 };
