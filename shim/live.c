@@ -107,11 +107,13 @@ void shim_live_publish(void)
 
 	if (live || getenv("SHIM_NO_LIVE") || atomic_exchange(&publishing, true))
 		return;
+	/*
+	 * No second try: mapping the file over the counter slots loses what
+	 * other threads count meanwhile, and later the process may have many.
+	 */
 	l = create_file();
-	if (!l) {
-		atomic_store(&publishing, false);	/* a later try may work */
+	if (!l)
 		return;
-	}
 	l->nslots = STAT_SLOTS;
 	l->slot_size = sizeof(struct stat_slot);
 	l->slots_off = SHIM_LIVE_SLOTS_OFF;

@@ -85,6 +85,7 @@ int main(void)
 {
 	struct sigaction sa = { .sa_handler = on_usr1, .sa_flags = SA_RESTART };
 	pid_t pid[PROCS];
+	bool reaped[PROCS] = { false };
 	int st, failed = 0, left = PROCS;
 
 	t_watchdog(90);
@@ -101,10 +102,15 @@ int main(void)
 			left--;
 			if (!WIFEXITED(st) || WEXITSTATUS(st))
 				failed++;
+			/* Its pid may be another process's from now on. */
+			for (int i = 0; i < PROCS; i++)
+				if (pid[i] == p)
+					reaped[i] = true;
 			continue;
 		}
 		for (int i = 0; i < PROCS; i++)
-			kill(pid[i], SIGUSR1);
+			if (!reaped[i])
+				kill(pid[i], SIGUSR1);
 		usleep(2000);
 	}
 	printf("%d processes x %d pairs x %d records: %d failed\n", PROCS,
