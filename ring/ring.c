@@ -564,6 +564,46 @@ bool ring_sq_admit(struct ring_thread *rt)
 }
 
 /*
+ * An SQE whose SQ thread has set NEED_WAKEUP and taken nothing for this
+ * long is not going to be taken: the thread looks at the rings once more
+ * right after setting the flag, and then sleeps.
+ */
+#define SQ_ASLEEP_NS	(50 * 1000000ull)
+
+/*
+ * SQPOLL where io_uring_enter failed (a filter refused it, say): the SQ
+ * thread may have taken the SQEs anyway, on its last look before sleeping,
+ * or be taking them now, and then the op runs whatever the failed call
+ * said. Its fate is read from the rings themselves, without a syscall.
+ * True: it was taken, and its completion is in the CQ ring; false: it was
+ * not taken and the SQ thread sleeps (only another ring's wake-up of the
+ * same SQ thread could still run it: see ring_park()).
+ */
+static bool sq_fate(struct ring_thread *rt)
+{
+	struct io_uring *r = &rt->uring;
+	struct io_uring_cqe *cqe;
+	uint64_t t, asleep = 0;
+
+	for (;;) {
+		if (io_uring_peek_cqe(r, &cqe) == 0)
+			return true;
+		if (IO_URING_READ_ONCE(*r->sq.khead) != r->sq.sqe_tail) {
+			t = now_ns();
+			if (!(IO_URING_READ_ONCE(*r->sq.kflags) &
+			      IORING_SQ_NEED_WAKEUP))
+				asleep = 0;
+			else if (!asleep)
+				asleep = t;
+			else if (t - asleep > SQ_ASLEEP_NS)
+				return false;
+		}
+		/* Taken: a completion always comes; let the SQ thread run. */
+		syscall(SYS_sched_yield);
+	}
+}
+
+/*
  * SQPOLL: the SQ thread picks the SQE up without a syscall (one only to wake
  * it after its idle time); spin a bounded time for the CQE before
  * next_cqe() blocks in the kernel.
@@ -584,10 +624,11 @@ static int sqpoll_submit(struct ring_thread *rt, int nr)
 	/*
 	 * Once the tail is published the SQEs are the SQ thread's, whatever
 	 * io_uring_submit() says: it counts those not yet consumed, 0 when
-	 * the SQ thread was quick. Only a failed wake-up of an SQ thread that
-	 * never took them (it died) means they will never run.
+	 * the SQ thread was quick. A failed wake-up means they will never run
+	 * only if the SQ thread is seen asleep without them.
 	 */
-	if (ret < 0 && IO_URING_READ_ONCE(*r->sq.khead) != r->sq.sqe_tail)
+	if (ret < 0 && IO_URING_READ_ONCE(*r->sq.khead) != r->sq.sqe_tail &&
+	    !sq_fate(rt))
 		return ret;
 	hit = io_uring_peek_cqe(r, &cqe) == 0;
 	if (!hit && shim_cfg.spin_us) {
@@ -635,6 +676,13 @@ int ring_run(struct ring_thread *rt, const struct ring_wait *w, int *res,
 					cancel_cqe = true;
 			}
 			continue;
+		}
+		if (ret < 0 && rt->sqpoll && !op_done && !to_pending) {
+			/* The wait was refused; the rings say what became of it. */
+			if (sq_fate(rt))
+				continue;
+			ring_park(rt, RT_FAILED);
+			return ret;
 		}
 		if (ret < 0) {
 			/* The ring itself went away; the op cannot be reaped. */
