@@ -11,7 +11,7 @@
  *    seccomp() wrapper; syscall(SYS_seccomp) (libseccomp's seccomp_load)
  *    cannot be seen here, see libshim(7).
  *  - a process that starts under a filter (an exec'd child of one) finds
- *    out, at its first routed call and before any ring exists, whether the
+ *    out at start-up, before any ring exists, whether the
  *    io_uring syscalls would kill it, by making them in a short-lived child.
  */
 #include <fcntl.h>

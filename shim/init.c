@@ -76,6 +76,14 @@ void shim_init(void)
 		shim_mode = MODE_DISABLED;
 		shim_mode_why = "in SHIM_SKIP";
 	}
+	/*
+	 * Whether a seccomp filter would kill io_uring, now, while the process
+	 * most likely has one thread: asked at the first routed call, every
+	 * other thread's calls went to libc until the asking one, maybe
+	 * preempted, had the answer (threads_scale lost half its ring calls).
+	 */
+	if (shim_mode != MODE_DISABLED)
+		(void)shim_seccomp_why();
 	if (shim_mode != MODE_DISABLED)
 		batch_init();
 	route_init();
