@@ -24,8 +24,15 @@ load helpers
 @test "yes | head: SIGPIPE ends the writer (status 141)" {
 	both 'yes | head -n 100000 | wc -l; echo "yes: ${PIPESTATUS[0]}"'
 	assert_output --partial "yes: 141"
-	# yes dies of SIGPIPE and writes no statistics; head does.
-	assert_rw_stat read.ring -ge 1
+	# yes dies of SIGPIPE and writes no statistics; head does. A reader
+	# faster than its writer finds the pipe empty: its reads went to the
+	# ring and then libc, or straight to libc once predicted to wait.
+	if profile_has 6.4; then
+		[ $(($(stat_of read.ring) + $(stat_of fallback.wouldblock))) -ge 1 ] ||
+			fail "head's reads never reached the ring"
+	else
+		assert_stat fallback.fd-type -ge 1
+	fi
 }
 
 @test "SIGPIPE ignored: the writer sees EPIPE instead" {
