@@ -4,7 +4,7 @@
  * the io_uring syscalls and allows the rest (as a sandbox launcher or a
  * service manager would), then execs itself; the child does pipe I/O and
  * must survive it. The shim in the child cannot see the prctl: it finds
- * "Seccomp: 2" in /proc/self/status at its first routed call and probes
+ * "Seccomp: 2" in /proc/self/status at start-up and probes
  * io_uring in a short-lived child before making a ring.
  */
 /* SHIM-EXPECT: read.ring>=1@6.4 fallback.seccomp>=4 */
@@ -16,28 +16,18 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "seccomp_filter.h"
 #include "testlib.h"
 
 static int install(void)
 {
 	struct sock_filter f[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-			 offsetof(struct seccomp_data, arch)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-			 offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 3, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_enter, 2, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_register, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		SECCOMP_PROLOGUE,
+		SECCOMP_ALLOW_ALL_BUT_IO_URING,
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
 	};
-	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
 
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return -1;
-	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+	return t_seccomp_install(f, sizeof(f) / sizeof(f[0]));
 }
 
 static void round_trip(const char *label, unsigned seed)
