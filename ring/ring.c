@@ -271,13 +271,51 @@ static int hide_fd_high(struct io_uring *r)
 }
 
 /*
+ * A high slot taken before the SQ thread exists. Growing the fd table of a
+ * process whose files an SQ thread shares waits for an RCU grace period
+ * (expand_fdtable() calls synchronize_rcu() when the table is shared):
+ * about 8 ms here, paid by every process's first sqpoll ring. The slot is
+ * held by an O_PATH fd of "/" and the ring fd is dup3()ed over it.
+ */
+static int reserve_fd_high(void)
+{
+	struct io_uring r = { .ring_fd = -1 };
+	int ret;
+
+	r.ring_fd = (int)syscall(SYS_openat, AT_FDCWD, "/", O_PATH | O_CLOEXEC);
+	if (r.ring_fd < 0)
+		return -errno;
+	ret = hide_fd_high(&r);
+	if (ret < 0)
+		syscall(SYS_close, r.ring_fd);
+	return ret;
+}
+
+/* Put the ring fd in the reserved slot (see reserve_fd_high()). */
+static int take_fd_high(struct io_uring *r, int slot)
+{
+	if (syscall(SYS_dup3, r->ring_fd, slot, O_CLOEXEC) < 0)
+		return -errno;
+	syscall(SYS_close, r->ring_fd);
+	r->ring_fd = slot;
+	r->enter_ring_fd = slot;
+	return slot;
+}
+
+static void release_fd_high(int slot)
+{
+	owned_set(slot, false);
+	syscall(SYS_close, slot);
+}
+
+/*
  * SHIM_PROFILE=sqpoll: one kernel SQ thread for the whole process. The
  * first ring owns it and keeps its fd (hidden high) so that the rings of
  * later threads can attach to it (IORING_SETUP_ATTACH_WQ).
  */
 static int sqpoll_create(struct ring_thread *rt, struct io_uring_params *p)
 {
-	int ret;
+	int ret, slot;
 
 	memset(p, 0, sizeof(*p));
 	p->flags = IORING_SETUP_SQPOLL | IORING_SETUP_CLAMP;
@@ -292,15 +330,21 @@ static int sqpoll_create(struct ring_thread *rt, struct io_uring_params *p)
 	if (sq_anchor_fd >= 0) {
 		p->flags |= IORING_SETUP_ATTACH_WQ;
 		p->wq_fd = (unsigned)sq_anchor_fd;
-	}
-	ret = io_uring_queue_init_params(RING_ENTRIES, &rt->uring, p);
-	if (ret == 0 && sq_anchor_fd < 0) {
-		ret = hide_fd_high(&rt->uring);
+		ret = io_uring_queue_init_params(RING_ENTRIES, &rt->uring, p);
+	} else if ((slot = reserve_fd_high()) < 0) {
+		ret = slot;
+	} else {
+		ret = io_uring_queue_init_params(RING_ENTRIES, &rt->uring, p);
+		if (ret == 0) {
+			ret = take_fd_high(&rt->uring, slot);
+			if (ret < 0)
+				io_uring_queue_exit(&rt->uring);
+		}
 		if (ret < 0) {
-			io_uring_queue_exit(&rt->uring);
+			release_fd_high(slot);
 		} else {
-			rt->hidden_fd = ret;
-			sq_anchor_fd = ret;
+			rt->hidden_fd = slot;
+			sq_anchor_fd = slot;
 			rt->anchor = true;
 			ret = 0;
 		}
