@@ -9,12 +9,17 @@ SHIM_CFLAGS := -std=gnu11 -fPIC -fvisibility=hidden -ftls-model=initial-exec \
 	-fno-strict-aliasing -D_GNU_SOURCE -I. $(CWARN)
 LIBURING_A ?= $(firstword $(wildcard /usr/lib/$(shell gcc -dumpmachine 2>/dev/null)/liburing.a \
 	/usr/lib/liburing.a /usr/local/lib/liburing.a))
-SHIM_LDFLAGS := -shared -Wl,--exclude-libs,ALL -Wl,-z,now -Wl,-z,relro
+# The one export list: intercept/libshim.map (scripts/check-exports reads it).
+SHIM_MAP := intercept/libshim.map
+SHIM_LDFLAGS := -shared -Wl,--exclude-libs,ALL -Wl,-z,now -Wl,-z,relro \
+	-Wl,--version-script=$(SHIM_MAP)
 
-SHIM_SRCS := $(wildcard shim/*.c) $(wildcard ring/*.c) $(wildcard intercept/*.c)
+# The layers, top down: entry points, router, ring and batch, the spine.
+SHIM_DIRS := intercept route ring batch shim
+SHIM_SRCS := $(foreach d,$(SHIM_DIRS),$(wildcard $(d)/*.c))
 SHIM_ASM  := $(wildcard intercept/*.S)
 SHIM_OBJS := $(SHIM_SRCS:%.c=$(BUILD)/obj/%.o) $(SHIM_ASM:%.S=$(BUILD)/obj/%.o)
-SHIM_HDRS := $(wildcard shim/*.h) $(wildcard ring/*.h) $(wildcard intercept/*.h)
+SHIM_HDRS := $(foreach d,$(SHIM_DIRS),$(wildcard $(d)/*.h))
 
 TEST_SRCS := $(wildcard tests/c/*.c)
 TEST_BINS := $(TEST_SRCS:tests/c/%.c=$(BUILD)/tests/%)
@@ -36,7 +41,7 @@ $(BUILD)/obj/%.o: %.S Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SHIM_CFLAGS) -c $< -o $@
 
-$(BUILD)/libshim.so: $(SHIM_OBJS)
+$(BUILD)/libshim.so: $(SHIM_OBJS) $(SHIM_MAP)
 	@test -n "$(LIBURING_A)" || { echo "liburing.a not found: apt-get install liburing-dev" >&2; exit 1; }
 	$(CC) $(CFLAGS) $(SHIM_LDFLAGS) -o $@ $(SHIM_OBJS) $(LIBURING_A) -ldl -pthread
 
@@ -55,7 +60,7 @@ $(BUILD)/tests-asan/%: tests/c/%.c $(wildcard tests/c/*.h)
 	$(CC) $(TEST_CFLAGS) -fsanitize=address,undefined -fno-omit-frame-pointer -o $@ $< -lm
 
 check-exports: $(BUILD)/libshim.so
-	@scripts/check-exports $(BUILD)/libshim.so
+	@scripts/check-exports $(BUILD)/libshim.so $(SHIM_MAP)
 
 # shellcheck, cppcheck, clang-tidy (.clang-tidy) and the man pages.
 lint:
