@@ -23,6 +23,19 @@ static _Noreturn void process_exit(int status)
 		syscall(SYS_exit_group, status);
 }
 
+/* fork() without the atfork handlers: the child still needs ours. */
+SHIM_EXPORT pid_t _Fork(void)
+{
+	pid_t pid;
+
+	shim_ready();
+	shim_hooks_run(HOOK_SPAWN);
+	pid = real._Fork ? real._Fork() : -1;
+	if (pid == 0)
+		shim_after_fork_child();
+	return pid;
+}
+
 SHIM_EXPORT void _exit(int status)
 {
 	process_exit(status);

@@ -37,13 +37,22 @@ static bool class_routed(enum fd_class cls, enum route_dir dir)
 	}
 }
 
-/* At initialisation: the classes SHIM_ROUTE sends to libc, per direction. */
+/*
+ * At initialisation: the hooks, the batch profile, and the classes
+ * SHIM_ROUTE sends to libc, per direction.
+ */
 void route_init(void)
 {
 	static const enum fd_class fixed[] = { FD_FILE, FD_FILE_NOWAIT,
 					       FD_OTHER };
 	unsigned i, d;
 
+	/* The spine calls these at fork; the batch profile adds its own. */
+	shim_hook_add(HOOK_FORK_PREPARE, ring_fork_prepare);
+	shim_hook_add(HOOK_FORK_PARENT, ring_fork_parent);
+	if (shim_mode != MODE_DISABLED)
+		batch_init();
+	shim_hook_add(HOOK_FORK_CHILD, ring_fork_child);
 	shim_hot.read = real.read;
 	shim_hot.write = real.write;
 	/*

@@ -349,8 +349,8 @@ static struct bbuf *claim_free(void)
 		if (atomic_load(&b->fd) >= 0 || pthread_mutex_trylock(&b->lock))
 			continue;
 		if (b->fd < 0 && !b->data) {
-			void *m = mmap(NULL, cap, PROT_READ | PROT_WRITE,
-				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			void *m = real.mmap(NULL, cap, PROT_READ | PROT_WRITE,
+					    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 			if (m != MAP_FAILED)
 				b->data = m;
@@ -903,6 +903,16 @@ void batch_sig_release(int sig)
 		atomic_fetch_and(&sig_ours, ~(1ULL << sig));
 }
 
+static void flush_for_child(void)
+{
+	batch_flush_all(false);
+}
+
+static void flush_at_exit(void)
+{
+	batch_flush_all(true);
+}
+
 void batch_init(void)
 {
 	struct rlimit rl;
@@ -925,6 +935,9 @@ void batch_init(void)
 			  2 * BATCH_BUFS;
 	batch_enabled = true;
 	install_fatal();
+	shim_hook_add(HOOK_SPAWN, flush_for_child);
+	shim_hook_add(HOOK_FORK_CHILD, batch_fork_child);
+	shim_hook_add(HOOK_EXIT, flush_at_exit);
 }
 
 /*

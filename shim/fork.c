@@ -3,15 +3,14 @@
  * fork, _Fork and vfork. A child must never submit on a ring it inherited:
  * it would corrupt the parent's view of that ring. fork() runs our
  * pthread_atfork handler; _Fork() skips those handlers, so it is
- * interposed; vfork() shares the parent's memory, so its child only sets a
- * flag (intercept/vfork.S) that sends every call to libc until it execs.
+ * interposed (intercept/proc.c); vfork() shares the parent's memory, so its
+ * child only sets a flag (intercept/vfork.S) that sends every call to libc
+ * until it execs. What the rings and the batch profile do then are hooks
+ * (hooks.c) that the router registers.
  */
 #include <pthread.h>
 #include <unistd.h>
 
-#include "ring/ring.h"
-#include "shim/batch.h"
-#include "shim/real.h"
 #include "shim/shim.h"
 
 __thread volatile int shim_in_vfork;
@@ -26,8 +25,7 @@ void shim_after_fork_child(void)
 	atomic_compare_exchange_strong(&shim_seccomp_state, &checking,
 				       SC_UNCHECKED);
 	shim_stats_sandbox_fork_child();
-	batch_fork_child();
-	ring_fork_child();
+	shim_hooks_run(HOOK_FORK_CHILD);
 	shim_live_renew();
 	shim_in_vfork = 0;
 }
@@ -35,31 +33,24 @@ void shim_after_fork_child(void)
 /* Staged writes go out before the child can write after them. */
 static void fork_prepare(void)
 {
-	batch_flush_all(false);
-	ring_fork_prepare();
+	shim_hooks_run(HOOK_SPAWN);
+	shim_hooks_run(HOOK_FORK_PREPARE);
+}
+
+static void fork_parent(void)
+{
+	shim_hooks_run(HOOK_FORK_PARENT);
 }
 
 void shim_fork_init(void)
 {
-	pthread_atfork(fork_prepare, ring_fork_parent, shim_after_fork_child);
+	pthread_atfork(fork_prepare, fork_parent, shim_after_fork_child);
 }
 
 /* Called from vfork.S before the vfork syscall. */
 void shim_vfork_prepare(void)
 {
-	batch_flush_all(false);
-}
-
-SHIM_EXPORT pid_t _Fork(void)
-{
-	pid_t pid;
-
-	shim_ready();
-	batch_flush_all(false);
-	pid = real._Fork ? real._Fork() : -1;
-	if (pid == 0)
-		shim_after_fork_child();
-	return pid;
+	shim_hooks_run(HOOK_SPAWN);
 }
 
 /* Called from vfork.S when the vfork syscall failed. */

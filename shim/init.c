@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "ring/ring.h"
-#include "shim/batch.h"
 #include "shim/real.h"
 #include "shim/shim.h"
 
@@ -84,9 +83,7 @@ void shim_init(void)
 	 */
 	if (shim_mode != MODE_DISABLED)
 		(void)shim_seccomp_why();
-	if (shim_mode != MODE_DISABLED)
-		batch_init();
-	route_init();
+	route_init();	/* and the batch profile, unless disabled */
 	/*
 	 * The live file now, while the process most likely has one thread:
 	 * mapping it over the counter slots loses what other threads count
@@ -172,7 +169,7 @@ void shim_process_end(void)
 {
 	static atomic_flag done = ATOMIC_FLAG_INIT;
 
-	batch_flush_all(true);
+	shim_hooks_run(HOOK_EXIT);
 	if (atomic_flag_test_and_set(&done))
 		return;
 	shim_stats_write();

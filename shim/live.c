@@ -20,6 +20,7 @@
 
 #include "shim/live.h"
 #include "shim/real.h"
+#include "shim/umem.h"
 
 static struct shim_live *live;
 /*
@@ -91,7 +92,8 @@ static struct shim_live *create_file(void)
 	}
 	/* The counters: the slots themselves become the file's pages. */
 	if (stat_share(fd, SHIM_LIVE_SLOTS_OFF) < 0) {
-		munmap(l, sizeof(*l));
+		real.munmap(l, sizeof(*l));
+		umem_changed();
 		syscall(SYS_close, fd);
 		return NULL;
 	}
@@ -201,7 +203,8 @@ void shim_live_renew(void)
 		return;
 	live = NULL;
 	/* shim_stats_fork_child() already put private pages under the slots. */
-	munmap(old, sizeof(*old));
+	real.munmap(old, sizeof(*old));
+	umem_changed();
 	shim_live_publish();
 }
 

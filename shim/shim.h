@@ -389,6 +389,18 @@ static inline enum shim_why shim_seccomp_why(void)
 #define route_libc_mask (shim_hot.libc_mask)
 void route_init(void);
 
+/* hooks.c: what the layers above need done at these moments, in order. */
+enum shim_hook {
+	HOOK_SPAWN,		/* a child is about to start (fork, vfork, _Fork) */
+	HOOK_FORK_PREPARE,	/* fork(): pthread_atfork's three */
+	HOOK_FORK_PARENT,
+	HOOK_FORK_CHILD,
+	HOOK_EXIT,		/* exit, _exit, SHIM_STRICT's end */
+	HOOK__NR
+};
+void shim_hook_add(enum shim_hook when, void (*fn)(void));
+void shim_hooks_run(enum shim_hook when);
+
 /* fork.c */
 void shim_fork_init(void);
 void shim_after_fork_child(void);
