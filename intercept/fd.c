@@ -8,7 +8,7 @@
 #include <stdarg.h>
 #include <unistd.h>
 
-#include "intercept/route.h"
+#include "route/route.h"
 
 SHIM_EXPORT int close(int fd)
 {
@@ -27,13 +27,11 @@ SHIM_EXPORT int close(int fd)
 			err = 0;
 	}
 	if (likely(!shim_in_vfork))
-		fd_forget(fd);
+		route_fd_forget(fd);
 	ret = real.close(fd);
 	/* A staged write that failed: close reports it, as after write-back. */
-	if (unlikely(err) && ret == 0) {
-		errno = err;
-		return -1;
-	}
+	if (unlikely(err) && ret == 0)
+		return (int)sys_ret(-err, 0);
 	return ret;
 }
 
@@ -42,7 +40,7 @@ SHIM_EXPORT int dup(int fd)
 	int ret = real.dup(fd);
 
 	if (ret >= 0 && !shim_in_vfork)
-		fd_forget(ret);
+		route_fd_forget(ret);
 	return ret;
 }
 
@@ -51,7 +49,7 @@ static void replaced(int newfd)
 	if (unlikely(ring_owns_fd(newfd)))
 		ring_fd_taken(newfd);
 	if (!shim_in_vfork)
-		fd_forget(newfd);
+		route_fd_forget(newfd);
 }
 
 SHIM_EXPORT int dup2(int oldfd, int newfd)
@@ -114,7 +112,7 @@ SHIM_EXPORT int fcntl(int fd, int cmd, ...)
 	ret = real.fcntl(fd, cmd, arg);
 	if (ret >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) &&
 	    !shim_in_vfork)
-		fd_forget(ret);
+		route_fd_forget(ret);
 	return ret;
 }
 
@@ -126,14 +124,14 @@ static int close_range_around(unsigned int lo, unsigned int hi, int flags)
 	unsigned int fd, start = lo;
 	int ret = 0;
 
-	for (fd = lo; fd <= hi && fd < 65536; fd++) {
+	for (fd = lo; fd <= hi && fd < FD_MAX; fd++) {
 		if (!ring_owns_fd((int)fd))
 			continue;
 		if (fd > start)
 			ret |= real.close_range(start, fd - 1, flags);
 		start = fd + 1;
 	}
-	if (start <= hi && (start > lo || fd <= hi || start < 65536))
+	if (start <= hi && (start > lo || fd <= hi || start < FD_MAX))
 		ret |= real.close_range(start, hi, flags);
 	return ret ? -1 : 0;
 }
@@ -144,7 +142,7 @@ static bool owns_any(unsigned int lo, unsigned int hi)
 
 	if (ring_caps.reg_ring_fd)
 		return false;	/* no ring fd is open anywhere */
-	for (fd = lo; fd <= hi && fd < 65536; fd++)
+	for (fd = lo; fd <= hi && fd < FD_MAX; fd++)
 		if (ring_owns_fd((int)fd))
 			return true;
 	return false;
@@ -161,7 +159,7 @@ SHIM_EXPORT int close_range(unsigned int lo, unsigned int hi, int flags)
 	else
 		ret = real.close_range(lo, hi, flags);
 	if (ret == 0 && !(flags & CLOSE_RANGE_CLOEXEC) && !shim_in_vfork)
-		fd_forget_range(lo, hi);
+		route_fd_forget_range(lo, hi);
 	return ret;
 }
 
@@ -176,7 +174,7 @@ SHIM_EXPORT void closefrom(int lo)
 	else
 		real.closefrom(lo);
 	if (!shim_in_vfork)
-		fd_forget_range((unsigned int)lo, ~0U);
+		route_fd_forget_range((unsigned int)lo, ~0U);
 }
 
 SHIM_EXPORT int pipe2(int fds[2], int flags)
@@ -184,8 +182,8 @@ SHIM_EXPORT int pipe2(int fds[2], int flags)
 	int ret = real.pipe2(fds, flags);
 
 	if (ret == 0) {
-		fd_set_class(fds[0], FD_PIPE);
-		fd_set_class(fds[1], FD_PIPE);
+		route_fd_new(fds[0], FD_PIPE);
+		route_fd_new(fds[1], FD_PIPE);
 	}
 	return ret;
 }
@@ -195,8 +193,8 @@ SHIM_EXPORT int pipe(int fds[2])
 	int ret = real.pipe(fds);
 
 	if (ret == 0) {
-		fd_set_class(fds[0], FD_PIPE);
-		fd_set_class(fds[1], FD_PIPE);
+		route_fd_new(fds[0], FD_PIPE);
+		route_fd_new(fds[1], FD_PIPE);
 	}
 	return ret;
 }
@@ -218,7 +216,7 @@ SHIM_EXPORT int open(const char *path, int flags, ...)
 	va_end(ap);
 	fd = real.open(path, flags, mode);
 	if (fd >= 0 && !shim_in_vfork)
-		fd_forget(fd);
+		route_fd_forget(fd);
 	return fd;
 }
 
@@ -233,7 +231,7 @@ SHIM_EXPORT int openat(int dfd, const char *path, int flags, ...)
 	va_end(ap);
 	fd = real.openat(dfd, path, flags, mode);
 	if (fd >= 0 && !shim_in_vfork)
-		fd_forget(fd);
+		route_fd_forget(fd);
 	return fd;
 }
 

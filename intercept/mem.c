@@ -13,7 +13,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "shim/batch.h"
+#include "batch/batch.h"
 #include "shim/real.h"
 #include "shim/shim.h"
 #include "shim/umem.h"

@@ -2,36 +2,36 @@
 /* send, recv and their address, message and fortified variants. */
 #include <string.h>
 
-#include "intercept/route.h"
+#include "route/route.h"
 
 #define SEND_FLAGS (MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE | MSG_EOR | \
 		    MSG_CONFIRM)
 #define RECV_FLAGS (MSG_DONTWAIT | MSG_PEEK | MSG_TRUNC | MSG_CMSG_CLOEXEC)
 
 struct sk {
-	enum shim_call call;
-	int fd;
-	bool out;		/* send side */
+	struct route_op op;
 	int flags;		/* the application's MSG_* flags */
-	size_t want;
-	size_t done;		/* out: bytes the ring sent before libc */
-	int saved_errno;
-	struct fd_rec *rec;	/* for the would-block prediction, or NULL */
 };
 
+#define SK(c, f, fl, o) {						\
+	.op = { .call = (c), .fd = (f), .dir = (o) ? DIR_WRITE : DIR_READ,	\
+		.need = NEED_SOCKET, .app_nowait = (fl) & MSG_DONTWAIT,	\
+		.nosignal = (fl) & MSG_NOSIGNAL, .saved_errno = errno },	\
+	.flags = (fl) }
+
+/* prepare, then the gate: a ring to prepare the op on, or NULL for libc. */
 static struct ring_thread *sk_begin(struct sk *q, const struct msghdr *m,
 				    unsigned opcode)
 {
-	bool ok = true;
+	struct route_op *op = &q->op;
+	bool out = op->dir == DIR_WRITE, ok = true;
 
-	q->done = 0;
-	q->saved_errno = errno;
-	if (q->out)
-		batch_before_write(q->fd);
+	if (out)
+		batch_before_write(op->fd);
 	else
-		batch_before_read(q->fd);
-	if (q->flags & ~(q->out ? SEND_FLAGS : RECV_FLAGS)) {
-		route_skip(q->call, W_FLAGS);
+		batch_before_read(op->fd);
+	if (q->flags & ~(out ? SEND_FLAGS : RECV_FLAGS)) {
+		route_skip(op->call, W_FLAGS);
 		return NULL;
 	}
 	if (m) {
@@ -40,70 +40,24 @@ static struct ring_thread *sk_begin(struct sk *q, const struct msghdr *m,
 		    m->msg_iovlen > ROUTE_IOV_MAX ||
 		    !umem_readable(m->msg_iov,
 				   m->msg_iovlen * sizeof(*m->msg_iov))) {
-			route_skip(q->call, W_ARGS);
+			route_skip(op->call, W_ARGS);
 			return NULL;
 		}
-		q->want = iov_total(m->msg_iov, (int)m->msg_iovlen, &ok);
+		op->want = iov_total(m->msg_iov, (int)m->msg_iovlen, &ok);
 	}
-	if (!ok || q->want == 0 || q->want > SHIM_MAX_RW) {
-		route_skip(q->call, W_ARGS);
+	if (!ok || op->want == 0 || op->want > SHIM_MAX_RW) {
+		route_skip(op->call, W_ARGS);
 		return NULL;
 	}
-	if (fd_lookup(q->fd, &q->rec) != FD_SOCKET) {
-		/* libc says ENOTSOCK, or reads the pipe, as it should. */
-		route_skip(q->call, W_FDTYPE);
-		return NULL;
-	}
-	/* The application's MSG_DONTWAIT: EAGAIN is its answer, paid once. */
-	if (q->flags & MSG_DONTWAIT)
-		q->rec = NULL;
-	return route_begin(q->call, q->fd, FD_SOCKET, q->rec,
-			   q->out ? DIR_WRITE : DIR_READ, opcode);
-}
-
-/* As rw_ring() in rw.c: true when *ret is final, false for libc. */
-static bool sk_finish(struct sk *q, struct ring_thread *rt, long *ret)
-{
-	enum route_sigs sigs;
-	int res;
-
-	if (!route_run(rt, q->call, NULL, &res, &sigs))
-		return false;
-	if (res >= 0) {
-		stat_ring(q->call, res);
-		fd_wb_hit(q->rec);
-		/* Stream sockets: a blocking send moves everything. */
-		if (q->out && (size_t)res < q->want &&
-		    !(q->flags & MSG_DONTWAIT)) {
-			q->done = (size_t)res;
-			return route_wouldblock(q->call, q->fd, FD_SOCKET, sigs,
-						q->done, q->saved_errno, ret);
-		}
-	} else if (res == -EAGAIN && !(q->flags & MSG_DONTWAIT)) {
-		fd_wb_miss(q->rec);
-		return route_wouldblock(q->call, q->fd, FD_SOCKET, sigs, 0,
-					q->saved_errno, ret);
-	} else if (res == -EOPNOTSUPP || res == -EINVAL || res == -EINTR ||
-		   res < -511) {
-		/* Let libc give its own answer (MSG_OOB on unix, ...). */
-		route_skip(q->call, W_UNSUPPORTED);
-		return false;
-	} else {
-		stat_ring(q->call, 0);
-		/* io_uring sends as if MSG_NOSIGNAL; send(2) does not. */
-		if (res == -EPIPE && q->out && !(q->flags & MSG_NOSIGNAL))
-			route_sigpipe();
-	}
-	*ret = route_ret(res, q->saved_errno);
-	return true;
+	op->opcode = opcode;
+	return route_begin(op);
 }
 
 static ssize_t shim_send(int fd, const void *buf, size_t n, int flags,
 			 const struct sockaddr *to, socklen_t tolen,
 			 enum shim_call call)
 {
-	struct sk q = { .call = call, .fd = fd, .out = true, .flags = flags,
-			.want = n };
+	struct sk q = SK(call, fd, flags, true);
 	struct iovec v = { (void *)buf, n };
 	struct msghdr m = { .msg_name = (void *)to, .msg_namelen = tolen,
 			    .msg_iov = &v, .msg_iovlen = 1 };
@@ -114,6 +68,7 @@ static ssize_t shim_send(int fd, const void *buf, size_t n, int flags,
 	if (unlikely(batch_enabled) && !to &&
 	    (r = batch_write(call, fd, &v, 1, flags)) != BATCH_PASS)
 		return r;
+	q.op.want = n;
 	rt = sk_begin(&q, NULL, to ? IORING_OP_SENDMSG : IORING_OP_SEND);
 	if (rt) {
 		sqe = ring_sqe(rt);
@@ -121,19 +76,19 @@ static ssize_t shim_send(int fd, const void *buf, size_t n, int flags,
 			io_uring_prep_sendmsg(sqe, fd, &m, flags | MSG_DONTWAIT);
 		else
 			io_uring_prep_send(sqe, fd, buf, n, flags | MSG_DONTWAIT);
-		if (sk_finish(&q, rt, &r))
+		if (route_finish(&q.op, rt, &r))
 			return r;
 	}
-	return route_join(q.done, real.sendto(fd, (const char *)buf + q.done,
-					      n - q.done, flags, to, tolen),
-			  q.saved_errno);
+	return route_join(q.op.done, real.sendto(fd, (const char *)buf + q.op.done,
+						 n - q.op.done, flags, to, tolen),
+			  q.op.saved_errno);
 }
 
 static ssize_t shim_recv(int fd, void *buf, size_t n, int flags,
 			 struct sockaddr *from, socklen_t *fromlen,
 			 enum shim_call call)
 {
-	struct sk q = { .call = call, .fd = fd, .flags = flags, .want = n };
+	struct sk q = SK(call, fd, flags, false);
 	struct iovec v = { buf, n };
 	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
 	struct io_uring_sqe *sqe;
@@ -147,6 +102,7 @@ static ssize_t shim_recv(int fd, void *buf, size_t n, int flags,
 		route_skip(call, W_ARGS);
 		return real.recvfrom(fd, buf, n, flags, from, fromlen);
 	}
+	q.op.want = n;
 	rt = sk_begin(&q, NULL, from ? IORING_OP_RECVMSG : IORING_OP_RECV);
 	if (!rt)
 		return real.recvfrom(fd, buf, n, flags, from, fromlen);
@@ -158,7 +114,7 @@ static ssize_t shim_recv(int fd, void *buf, size_t n, int flags,
 	} else {
 		io_uring_prep_recv(sqe, fd, buf, n, flags | MSG_DONTWAIT);
 	}
-	if (sk_finish(&q, rt, &r)) {
+	if (route_finish(&q.op, rt, &r)) {
 		if (from && r >= 0)
 			*fromlen = m.msg_namelen;
 		return r;
@@ -190,8 +146,7 @@ SHIM_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags,
 
 SHIM_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
-	struct sk q = { .call = C_SENDMSG, .fd = fd, .out = true,
-			.flags = flags };
+	struct sk q = SK(C_SENDMSG, fd, flags, true);
 	struct iovec rest[ROUTE_IOV_MAX];
 	struct ring_thread *rt;
 	struct msghdr m;
@@ -207,31 +162,32 @@ SHIM_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	rt = sk_begin(&q, msg, IORING_OP_SENDMSG);
 	if (rt) {
 		io_uring_prep_sendmsg(ring_sqe(rt), fd, msg, flags | MSG_DONTWAIT);
-		if (sk_finish(&q, rt, &r))
+		if (route_finish(&q.op, rt, &r))
 			return r;
 	}
-	if (!q.done)
+	if (!q.op.done)
 		return real.sendmsg(fd, msg, flags);
 	/* The control data went with the first part; send the rest bare. */
 	m = *msg;
 	m.msg_control = NULL;
 	m.msg_controllen = 0;
 	m.msg_iov = rest;
-	m.msg_iovlen = iov_skip(msg->msg_iov, (int)msg->msg_iovlen, q.done,
+	m.msg_iovlen = iov_skip(msg->msg_iov, (int)msg->msg_iovlen, q.op.done,
 				rest);
-	return route_join(q.done, real.sendmsg(fd, &m, flags), q.saved_errno);
+	return route_join(q.op.done, real.sendmsg(fd, &m, flags),
+			  q.op.saved_errno);
 }
 
 SHIM_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
-	struct sk q = { .call = C_RECVMSG, .fd = fd, .flags = flags };
+	struct sk q = SK(C_RECVMSG, fd, flags, false);
 	struct ring_thread *rt;
 	long r;
 
 	rt = sk_begin(&q, msg, IORING_OP_RECVMSG);
 	if (rt) {
 		io_uring_prep_recvmsg(ring_sqe(rt), fd, msg, flags | MSG_DONTWAIT);
-		if (sk_finish(&q, rt, &r))
+		if (route_finish(&q.op, rt, &r))
 			return r;
 	}
 	return real.recvmsg(fd, msg, flags);

@@ -2,7 +2,7 @@
 /* read, write and their positional, vectored and fortified relatives. */
 #include <unistd.h>
 
-#include "intercept/route.h"
+#include "route/route.h"
 
 #ifndef RWF_NOWAIT
 #define RWF_NOWAIT 0x00000008
@@ -19,7 +19,7 @@ struct rw {
 	off_t off;		/* -1: the file position */
 	int flags;		/* RWF_* from preadv2/pwritev2 */
 	size_t done;		/* out: bytes the ring moved before libc */
-	int saved_errno;
+	int saved_errno;	/* errno as the call found it */
 };
 
 /* Calls whose arguments only libc should judge. */
@@ -55,96 +55,46 @@ static bool rw_plain(struct rw *q, size_t *want)
  */
 static bool rw_ring(struct rw *q, long *ret)
 {
+	struct route_op op = {
+		.call = q->call, .fd = q->fd,
+		.dir = q->write ? DIR_WRITE : DIR_READ,
+		.need = q->positional ? NEED_FILE : NEED_ANY,
+		.app_nowait = q->flags & RWF_NOWAIT, .rw_op = true,
+		.saved_errno = errno,
+	};
 	struct ring_thread *rt;
 	struct io_uring_sqe *sqe;
-	struct fd_rec *rec;
-	enum fd_class cls;
-	enum route_sigs sigs;
-	size_t want;
-	bool inline_op;
-	unsigned op;
-	int res;
+	bool done;
 
+	/* prepare */
 	q->done = 0;
-	q->saved_errno = errno;
+	q->saved_errno = op.saved_errno;
 	if (q->write)
 		batch_before_write(q->fd);
 	else
 		batch_before_read(q->fd);
-	if (!rw_plain(q, &want))
+	if (!rw_plain(q, &op.want))
 		return false;
-	/* io_uring would take an offset on a pipe where pread says ESPIPE. */
-	cls = fd_lookup(q->fd, &rec);
-	if (q->positional && cls != FD_FILE && cls != FD_FILE_NOWAIT) {
-		route_skip(q->call, cls == FD_UNKNOWN ? W_ARGS : W_FDTYPE);
-		return false;
-	}
-	/* A kernel that refuses RWF_NOWAIT here would say so at each socket. */
-	if (cls == FD_SOCKET &&
-	    !ring_cap_allowed(RCAP_FEATURE, RF_SOCK_RW_NOWAIT)) {
-		route_skip(q->call, W_FDTYPE);
-		return false;
-	}
 	if (q->iovcnt == 1)
-		op = q->write ? IORING_OP_WRITE : IORING_OP_READ;
+		op.opcode = q->write ? IORING_OP_WRITE : IORING_OP_READ;
 	else
-		op = q->write ? IORING_OP_WRITEV : IORING_OP_READV;
-	/* The application's own RWF_NOWAIT: EAGAIN is its answer, not ours. */
-	if (q->flags & RWF_NOWAIT)
-		rec = NULL;
-	rt = route_begin(q->call, q->fd, cls, rec,
-			 q->write ? DIR_WRITE : DIR_READ, op);
+		op.opcode = q->write ? IORING_OP_WRITEV : IORING_OP_READV;
+	/* gate */
+	rt = route_begin(&op);
 	if (!rt)
 		return false;
 	sqe = ring_sqe(rt);
 	if (q->iovcnt == 1)
-		io_uring_prep_rw(op, sqe, q->fd, q->iov[0].iov_base,
+		io_uring_prep_rw(op.opcode, sqe, q->fd, q->iov[0].iov_base,
 				 (unsigned)q->iov[0].iov_len, (uint64_t)q->off);
 	else
-		io_uring_prep_rw(op, sqe, q->fd, q->iov, (unsigned)q->iovcnt,
-				 (uint64_t)q->off);
+		io_uring_prep_rw(op.opcode, sqe, q->fd, q->iov,
+				 (unsigned)q->iovcnt, (uint64_t)q->off);
 	sqe->rw_flags = q->flags | RWF_NOWAIT;
-	inline_op = ring_inline(rt);
-	if (!route_run(rt, q->call, NULL, &res, &sigs))
-		return false;
-
-	if (res >= 0) {
-		stat_ring(q->call, res);
-		fd_wb_hit(rec);
-		/*
-		 * A blocking write(2) moves everything; a short NOWAIT write
-		 * only means the pipe or socket buffer filled up.
-		 */
-		if (!(q->flags & RWF_NOWAIT) &&
-		    (q->write ? (size_t)res < want
-			      : route_cont_reg(q->fd, cls, res, want))) {
-			q->done = (size_t)res;
-			return route_wouldblock(q->call, q->fd, cls, sigs,
-						q->done, q->saved_errno, ret);
-		}
-	} else if (res == -EAGAIN && !(q->flags & RWF_NOWAIT)) {
-		fd_wb_miss(rec);
-		return route_wouldblock(q->call, q->fd, cls, sigs, 0,
-					q->saved_errno, ret);
-	} else if (res == -EOPNOTSUPP || res == -EINVAL) {
-		/*
-		 * No NOWAIT for this file (a FUSE or other odd file system):
-		 * it is a file type for libc from now on, as /proc is.
-		 */
-		fd_set_class(q->fd, FD_OTHER);
-		route_skip(q->call, W_FDTYPE);
-		return false;
-	} else if (res == -EINTR || res < -511) {
-		route_skip(q->call, W_UNSUPPORTED);
-		return false;
-	} else {
-		stat_ring(q->call, 0);
-		/* An SQ thread got the SIGPIPE; the caller must. */
-		if (res == -EPIPE && q->write && !inline_op)
-			route_sigpipe();
-	}
-	*ret = route_ret(res, q->saved_errno);
-	return true;
+	/* run, translate */
+	done = route_finish(&op, rt, ret);
+	q->done = op.done;
+	return done;
 }
 
 /* The iovec past what the ring already moved, for libc to finish. */

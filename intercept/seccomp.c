@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #include "ring/ring.h"
-#include "shim/batch.h"
+#include "batch/batch.h"
 #include "shim/real.h"
 #include "shim/shim.h"
 

@@ -3,7 +3,7 @@
  * What lets other processes look at this one's files at moments the shim
  * cannot see: writable shared memory (their flag, futex or lock lives
  * there) and file locks. Under the batch profile such a process stops
- * staging regular-file writes (shim/batch.c batch_files_shared), and the
+ * staging regular-file writes (batch/staging.c batch_files_shared), and the
  * call first sends what it had staged. mmap is in intercept/mem.c, the
  * fcntl locks in intercept/fd.c.
  */
@@ -13,7 +13,7 @@
 #include <sys/shm.h>
 #include <unistd.h>
 
-#include "intercept/route.h"
+#include "route/route.h"
 #include "shim/umem.h"
 
 SHIM_EXPORT int flock(int fd, int op)
@@ -52,7 +52,7 @@ SHIM_EXPORT int memfd_create(const char *name, unsigned int flags)
 
 	if (fd >= 0 && !shim_in_vfork) {
 		batch_files_shared();
-		fd_forget(fd);
+		route_fd_forget(fd);
 	}
 	return fd;
 }

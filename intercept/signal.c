@@ -2,14 +2,14 @@
 /*
  * sigaction, signal and siginterrupt: handlers go in behind the shim's
  * trampoline (shim/sigwrap.c), so the router knows when one overtook a
- * ring op. The batch profile's fatal-signal handlers (shim/batch.c) stay
+ * ring op. The batch profile's fatal-signal handlers (batch/signals.c) stay
  * hidden: where the shim put its handler in place of SIG_DFL, the
  * application still reads SIG_DFL, setting SIG_DFL keeps the shim's, and
  * anything else replaces it.
  */
 #include <string.h>
 
-#include "shim/batch.h"
+#include "batch/batch.h"
 #include "shim/real.h"
 
 static void as_default(struct sigaction *old)

@@ -4,54 +4,41 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "intercept/route.h"
+#include "route/route.h"
 
-/* IORING_ACCEPT_DONTWAIT (6.10): unknown until the first accept tells. */
-enum { DW_UNKNOWN, DW_YES, DW_NO };
-static _Atomic int accept_dontwait;
-
+/*
+ * accept's completion is its own: a success is an fd, not bytes; its
+ * EINVAL may say that the kernel has no IORING_ACCEPT_DONTWAIT.
+ */
 static int shim_accept4(int fd, struct sockaddr *addr, socklen_t *len,
 			int flags)
 {
-	int saved = errno, res, ret;
+	struct route_op op = { .call = C_ACCEPT, .fd = fd, .dir = DIR_READ,
+			       .opcode = IORING_OP_ACCEPT,
+			       .need = NEED_SOCKET, .saved_errno = errno };
 	struct ring_thread *rt;
 	struct io_uring_sqe *sqe;
-	struct fd_rec *rec;
 	enum route_sigs sigs;
+	int res, ret, dw;
 	long r;
-	int dw = atomic_load_explicit(&accept_dontwait, memory_order_relaxed);
 
-	if (dw == DW_UNKNOWN &&
-	    !ring_cap_allowed(RCAP_FEATURE, RF_ACCEPT_DONTWAIT)) {
-		atomic_store(&accept_dontwait, DW_NO);
-		dw = DW_NO;
-	}
-	if (dw == DW_NO) {
-		route_skip(C_ACCEPT, W_UNSUPPORTED);
-		goto libc;
-	}
-	if (fd_lookup(fd, &rec) != FD_SOCKET) {
-		route_skip(C_ACCEPT, W_FDTYPE);
-		goto libc;
-	}
 	/* A listener that keeps saying EAGAIN waits in libc's accept. */
-	rt = route_begin(C_ACCEPT, fd, FD_SOCKET, rec, DIR_READ,
-			 IORING_OP_ACCEPT);
+	rt = route_begin(&op);
 	if (!rt)
 		goto libc;
+	dw = atomic_load_explicit(&route_accept_dontwait, memory_order_relaxed);
 	sqe = ring_sqe(rt);
 	io_uring_prep_accept(sqe, fd, addr, len, flags);
 	sqe->ioprio |= IORING_ACCEPT_DONTWAIT;
-	if (!route_run(rt, C_ACCEPT, NULL, &res, &sigs))
+	if (!route_run(rt, C_ACCEPT, &res, &sigs))
 		goto libc;
 	if (res >= 0) {
 		if (dw == DW_UNKNOWN)
-			atomic_store(&accept_dontwait, DW_YES);
+			atomic_store(&route_accept_dontwait, DW_YES);
 		stat_ring(C_ACCEPT, 0);
-		fd_wb_hit(rec);
-		fd_set_class(res, FD_SOCKET);
-		errno = saved;
-		return res;
+		fd_wb_hit(op.rec);
+		route_fd_new(res, FD_SOCKET);
+		return (int)sys_ret(res, op.saved_errno);
 	}
 	if (res == -EINVAL && dw == DW_UNKNOWN) {
 		/*
@@ -61,16 +48,16 @@ static int shim_accept4(int fd, struct sockaddr *addr, socklen_t *len,
 		route_skip(C_ACCEPT, W_UNSUPPORTED);
 		ret = real.accept4(fd, addr, len, flags);
 		if (ret >= 0 || errno != EINVAL) {
-			atomic_store(&accept_dontwait, DW_NO);
+			atomic_store(&route_accept_dontwait, DW_NO);
 			shim_info("accept: no IORING_ACCEPT_DONTWAIT here; "
 				  "accept goes to libc");
 		}
 		goto out;
 	}
 	if (res == -EAGAIN) {
-		fd_wb_miss(rec);
-		if (route_wouldblock(C_ACCEPT, fd, FD_SOCKET, sigs, 0, saved,
-				     &r))
+		fd_wb_miss(op.rec);
+		if (route_wouldblock(C_ACCEPT, fd, FD_SOCKET, sigs, 0,
+				     op.saved_errno, &r))
 			return (int)r;
 		goto libc;
 	}
@@ -79,14 +66,13 @@ static int shim_accept4(int fd, struct sockaddr *addr, socklen_t *len,
 		goto libc;
 	}
 	stat_ring(C_ACCEPT, 0);
-	errno = -res;
-	return -1;
+	return (int)sys_ret(res, op.saved_errno);
 libc:
 	batch_before_read(-1);
 	ret = real.accept4(fd, addr, len, flags);
 out:
 	if (ret >= 0)
-		fd_set_class(ret, FD_SOCKET);
+		route_fd_new(ret, FD_SOCKET);
 	return ret;
 }
 
@@ -122,7 +108,7 @@ SHIM_EXPORT int socket(int domain, int type, int proto)
 	int fd = real.socket(domain, type, proto);
 
 	if (fd >= 0)
-		fd_set_class(fd, FD_SOCKET);
+		route_fd_new(fd, FD_SOCKET);
 	return fd;
 }
 
@@ -131,8 +117,8 @@ SHIM_EXPORT int socketpair(int domain, int type, int proto, int sv[2])
 	int ret = real.socketpair(domain, type, proto, sv);
 
 	if (ret == 0) {
-		fd_set_class(sv[0], FD_SOCKET);
-		fd_set_class(sv[1], FD_SOCKET);
+		route_fd_new(sv[0], FD_SOCKET);
+		route_fd_new(sv[1], FD_SOCKET);
 	}
 	return ret;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Batch profile barriers for the calls that see a regular file's size,
- * times or data other than by read (shim/batch.h batch_before_file):
+ * times or data other than by read (batch/batch.h batch_before_file):
  * what the process staged on regular files goes out first, then the call
  * is libc's. Elsewhere, and with nothing staged on a file, one load.
  *
@@ -15,7 +15,7 @@
 #include <sys/time.h>
 #include <utime.h>
 
-#include "intercept/route.h"
+#include "route/route.h"
 
 /* glibc before 2.33 compiled stat() into calls of these. */
 /* NOLINTBEGIN(bugprone-reserved-identifier,cert-dcl37-c) */

@@ -1,14 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Barriers of the batch profile (shim/batch.h): calls that wait, or that
+ * Barriers of the batch profile (batch/batch.h): calls that wait, or that
  * depend on what was written before them. Each sends the thread's staged
  * writes out first and is then exactly libc's. In the other profiles the
  * check is one load of a flag.
  */
 #include <unistd.h>
 
-#include "intercept/route.h"
-#include "shim/batch.h"
+#include "route/route.h"
 
 /* The file's data must be there; a write error found on the way is ours. */
 static int sync_barrier(int fd)
@@ -19,15 +18,19 @@ static int sync_barrier(int fd)
 
 SHIM_EXPORT int fsync(int fd)
 {
-	if (sync_barrier(fd))
-		return -1;
+	int err = sync_barrier(fd);
+
+	if (err)
+		return (int)sys_ret(-err, 0);
 	return real.fsync(fd);
 }
 
 SHIM_EXPORT int fdatasync(int fd)
 {
-	if (sync_barrier(fd))
-		return -1;
+	int err = sync_barrier(fd);
+
+	if (err)
+		return (int)sys_ret(-err, 0);
 	return real.fdatasync(fd);
 }
 

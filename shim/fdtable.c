@@ -17,7 +17,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "shim/batch.h"
+#include "shim/shim.h"
 
 #define XFS_SUPER_MAGIC   0x58465342
 #define BTRFS_SUPER_MAGIC 0x9123683E
@@ -93,25 +93,28 @@ enum fd_class fd_class_slow(int fd, struct fd_rec *rec)
 	return cls;
 }
 
-/* A new verdict: a new file, maybe, so no prediction carried over. */
-static void set_class(int fd, enum fd_class cls)
+/* A new verdict: a new file, maybe, so nothing carried over. */
+static void set_class(struct fd_rec *r, enum fd_class cls)
 {
-	struct fd_rec *r;
-
-	if ((unsigned)fd >= FD_TAB_MAX)
-		return;
-	r = &fd_tab[fd];
 	atomic_store_explicit(&r->cls, cls, memory_order_relaxed);
 	atomic_store_explicit(&r->wb_skip, 0, memory_order_relaxed);
 	atomic_store_explicit(&r->wb_level, 0, memory_order_relaxed);
+	atomic_store_explicit(&r->batch_skip, 0, memory_order_relaxed);
+	atomic_store_explicit(&r->batch_err, 0, memory_order_relaxed);
+	atomic_store_explicit(&r->batch_rkind, 0, memory_order_relaxed);
 }
 
-/* A new fd (pipe, socket, accept) or a new verdict on one. */
+/*
+ * A new fd (pipe, socket, accept) or a new verdict on one. Data the batch
+ * profile staged for the number is the caller's to send first
+ * (route_fd_new()); the buffer itself lets go of the number when it does.
+ */
 void fd_set_class(int fd, enum fd_class cls)
 {
-	set_class(fd, cls);
-	if (unlikely(batch_enabled))
-		batch_fd_forget(fd);
+	struct fd_rec *r = fd_rec(fd);
+
+	if (r)
+		set_class(r, cls);
 }
 
 void fd_forget(int fd)
@@ -123,13 +126,10 @@ void fd_forget_range(unsigned int lo, unsigned int hi)
 {
 	unsigned int fd;
 
-	if (hi >= FD_TAB_MAX)
-		hi = FD_TAB_MAX - 1;
-	for (fd = lo; fd <= hi; fd++) {
-		set_class((int)fd, FD_UNKNOWN);
-		if (unlikely(batch_enabled))
-			batch_fd_forget((int)fd);
-	}
+	if (hi >= FD_MAX)
+		hi = FD_MAX - 1;
+	for (fd = lo; fd <= hi; fd++)
+		set_class(&fd_tab[fd], FD_UNKNOWN);
 }
 
 bool fd_is_regular(int fd)

@@ -21,6 +21,22 @@
 /* The kernel clamps every read/write to this; larger counts go to libc. */
 #define SHIM_MAX_RW 0x7ffff000UL
 
+/*
+ * The syscall convention, the one place a result becomes one (musl's
+ * __syscall_ret): a negative errno becomes -1 and errno; a result keeps
+ * errno as the caller found it (SAVED_ERRNO), whatever the shim's own
+ * work on the way did to it.
+ */
+static inline long sys_ret(long res, int saved_errno)
+{
+	if (res < 0) {
+		errno = (int)-res;
+		return -1;
+	}
+	errno = saved_errno;
+	return res;
+}
+
 /* Exit status of a process that SHIM_STRICT stopped. */
 #define SHIM_STRICT_STATUS 86
 
@@ -268,7 +284,11 @@ void shim_check_report(void);
 
 /* fdtable.c */
 /*
- * One record per fd, looked up once per call. The would-block prediction:
+ * One record per fd, looked up once per call: everything the shim knows
+ * about an fd number, forgotten at once by fd_forget() (the rings' own
+ * hidden fds are the ring's to know: ring_owns_fd()).
+ *
+ * The would-block prediction:
  * an fd whose ring attempts keep saying EAGAIN (each one then paid again
  * in libc) skips the ring for wb_skip calls, 2^(level-1) - 1 after the
  * level-th EAGAIN in a row (0, 1, 3, ... 63: one EAGAIN before data is the
@@ -277,29 +297,43 @@ void shim_check_report(void);
  * to libc is always exact, so a wrong guess costs only speed. The bytes
  * are shared by the threads using the fd: relaxed byte stores, no locked
  * op; a lost update only changes a guess.
+ *
+ * The batch profile's state of the fd (batch/): its staging buffer, how
+ * long it stays unstaged, what a read of it depends on, and the error a
+ * flush found, which the next call on the fd reports.
  */
 struct fd_rec {
 	_Atomic uint8_t cls;		/* enum fd_class */
 	_Atomic uint8_t wb_skip;	/* calls left that go straight to libc */
 	_Atomic uint8_t wb_level;	/* EAGAINs in a row, capped */
-	uint8_t pad;
+	_Atomic int8_t batch_buf;	/* staging buffer index + 1, 0: none */
+	_Atomic uint8_t batch_skip;	/* writes left unstaged */
+	_Atomic uint8_t batch_rkind;	/* what a read depends on */
+	_Atomic uint16_t batch_err;	/* errno | owed SIGPIPE */
 };
-#define FD_TAB_MAX 65536
+/* The fds the shim keeps a record of (and the rings hide theirs below). */
+#define FD_MAX 65536
 #define FD_WB_MAX_LEVEL 7
 struct shim_fdtab {
 	struct shim_hot hot;
-	struct fd_rec tab[FD_TAB_MAX];
+	struct fd_rec tab[FD_MAX];
 };
 extern struct shim_fdtab shim_fdtab;
 #define fd_tab (shim_fdtab.tab)
 #define shim_hot (shim_fdtab.hot)
+
+/* fd's record, NULL beyond the table. */
+static inline struct fd_rec *fd_rec(int fd)
+{
+	return (unsigned)fd < FD_MAX ? &fd_tab[fd] : NULL;
+}
 
 enum fd_class fd_class_slow(int fd, struct fd_rec *rec);
 
 /* The class, and in *rec the record (NULL: an fd beyond the table). */
 static inline enum fd_class fd_lookup(int fd, struct fd_rec **rec)
 {
-	struct fd_rec *r = (unsigned)fd < FD_TAB_MAX ? &fd_tab[fd] : NULL;
+	struct fd_rec *r = fd_rec(fd);
 	enum fd_class cls;
 
 	*rec = r;
@@ -354,8 +388,10 @@ static inline void fd_wb_hit(struct fd_rec *r)
 		atomic_store_explicit(&r->wb_level, 0, memory_order_relaxed);
 }
 
+/* A new file behind fd (or none): nothing known about it carries over. */
 void fd_forget(int fd);
 void fd_forget_range(unsigned int lo, unsigned int hi);
+/* A new fd of a known class, or a new verdict on one: fd_forget() + cls. */
 void fd_set_class(int fd, enum fd_class cls);
 bool fd_is_regular(int fd);
 

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What every interposer shares: decide ring or libc, run one op that cannot
- * wait, and turn the completion into the syscall's result.
+ * The router: what every interposer shares. Its gate decides ring or libc
+ * (every routability check, one fd lookup), it runs one op that cannot
+ * wait, and turns the completion into the syscall's result (sys_ret(), the
+ * one translator). Under it: ring/ (the rings), batch/ (the staging
+ * profile) and the spine, shim/.
  *
  * The rule that keeps the shim exact: the ring is only ever asked for an op
  * that completes at once (RWF_NOWAIT, MSG_DONTWAIT, IORING_ACCEPT_DONTWAIT).
@@ -19,7 +22,7 @@
 #include <sys/uio.h>
 
 #include "ring/ring.h"
-#include "shim/batch.h"
+#include "batch/batch.h"
 #include "shim/real.h"
 #include "shim/shim.h"
 #include "shim/umem.h"
@@ -43,16 +46,74 @@ enum route_sigs {
 	SIGS_EINTR,	/* a handler ran without SA_RESTART */
 };
 
-struct ring_thread *route_begin(enum shim_call call, int fd,
-				enum fd_class cls, struct fd_rec *predict,
-				enum route_dir dir, unsigned opcode);
-bool route_run(struct ring_thread *rt, enum shim_call call,
-	       const struct ring_wait *w, int *res, enum route_sigs *sigs);
+/* What the fd must be for the op, beyond what SHIM_ROUTE routes. */
+enum route_need {
+	NEED_ANY,
+	NEED_FILE,	/* an offset: io_uring would take one where pread says ESPIPE */
+	NEED_SOCKET,	/* send, recv, accept: libc says ENOTSOCK, or reads the pipe */
+};
+
+/*
+ * One call through the router: the interposer fills in the first part
+ * (prepare), route_begin() judges it (gate) and route_finish() runs it and
+ * turns the completion into the call's result (run, translate).
+ */
+struct route_op {
+	enum shim_call call;
+	int fd;
+	enum route_dir dir;
+	unsigned opcode;
+	enum route_need need;
+	bool app_nowait;	/* RWF_NOWAIT or MSG_DONTWAIT: EAGAIN is the answer */
+	/*
+	 * A read or write op: EOPNOTSUPP or EINVAL means the file refuses
+	 * RWF_NOWAIT (a FUSE or other odd file system), for good. For send
+	 * and recv they are about the call (MSG_OOB on unix, ...).
+	 */
+	bool rw_op;
+	bool nosignal;		/* MSG_NOSIGNAL: no SIGPIPE for EPIPE */
+	size_t want;		/* bytes asked for */
+	/* The gate's: the fd's one lookup, and whether the op ran inline. */
+	enum fd_class cls;
+	struct fd_rec *rec;	/* for the would-block prediction, or NULL */
+	bool inline_op;
+	/* Out: bytes the ring moved before libc is to do the rest. */
+	size_t done;
+	int saved_errno;
+};
+
+struct ring_thread *route_begin(struct route_op *op);
+bool route_finish(struct route_op *op, struct ring_thread *rt, long *ret);
+bool route_run(struct ring_thread *rt, enum shim_call call, int *res,
+	       enum route_sigs *sigs);
 bool route_wouldblock(enum shim_call call, int fd, enum fd_class cls,
 		      enum route_sigs sigs, size_t done, int saved_errno,
 		      long *ret);
 bool route_cont_reg(int fd, enum fd_class cls, long res, size_t want);
 void route_sigpipe(void);
+
+/* accept's IORING_ACCEPT_DONTWAIT (6.10): unknown until an accept tells. */
+enum { DW_UNKNOWN, DW_YES, DW_NO };
+extern _Atomic int route_accept_dontwait;
+
+/*
+ * The fd lifecycle, as the router sees it: data the batch profile staged
+ * for a number that now names another file goes to the old one first, then
+ * the fd record starts afresh.
+ */
+static inline void route_fd_new(int fd, enum fd_class cls)
+{
+	batch_fd_forget(fd);
+	fd_set_class(fd, cls);
+}
+
+static inline void route_fd_forget(int fd)
+{
+	batch_fd_forget(fd);
+	fd_forget(fd);
+}
+
+void route_fd_forget_range(unsigned int lo, unsigned int hi);
 
 /* Fall back for a reason found before any op was prepared. */
 static inline void route_skip(enum shim_call call, enum shim_why why)
@@ -74,24 +135,13 @@ static inline bool route_libc_fast(enum shim_call call, int fd,
 {
 	unsigned cls;
 
-	if (unlikely((unsigned)fd >= FD_TAB_MAX))
+	if (unlikely((unsigned)fd >= FD_MAX))
 		return false;
 	cls = atomic_load_explicit(&fd_tab[fd].cls, memory_order_relaxed);
 	if (!((route_libc_mask[dir] >> cls) & 1) || unlikely(shim_in_vfork))
 		return false;
 	stat_real(call, W_FDTYPE);
 	return true;
-}
-
-/* The syscall convention: -1 and errno, or the result with errno intact. */
-static inline long route_ret(long res, int saved_errno)
-{
-	if (res < 0) {
-		errno = (int)-res;
-		return -1;
-	}
-	errno = saved_errno;
-	return res;
 }
 
 /*
@@ -102,8 +152,8 @@ static inline long route_join(size_t done, long libc_ret, int saved_errno)
 {
 	if (!done)
 		return libc_ret;
-	errno = saved_errno;
-	return libc_ret < 0 ? (long)done : (long)done + libc_ret;
+	return sys_ret(libc_ret < 0 ? (long)done : (long)done + libc_ret,
+		       saved_errno);
 }
 
 static inline size_t iov_total(const struct iovec *iov, int cnt, bool *ok)

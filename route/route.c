@@ -7,7 +7,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "intercept/route.h"
+#include "route/route.h"
 
 static bool class_routed(enum fd_class cls, enum route_dir dir)
 {
@@ -108,20 +108,67 @@ static bool setup_refused(int err)
  */
 static __thread struct shim_sigseen route_seen;
 
+_Atomic int route_accept_dontwait;
+
 /*
- * CLS is the caller's one lookup of FD; PREDICT its record when the call
- * may skip a ring that keeps saying EAGAIN (NULL: the caller asked for
- * NOWAIT itself, so EAGAIN is its answer, paid once).
+ * What the op needs of the fd and of the kernel, judged before the mode:
+ * a call that cannot be routed here says so as W_FDTYPE (or W_ARGS, or
+ * W_UNSUPPORTED) whatever the process's mode.
  */
-struct ring_thread *route_begin(enum shim_call call, int fd,
-				enum fd_class cls, struct fd_rec *predict,
-				enum route_dir dir, unsigned opcode)
+static bool op_fits(struct route_op *op)
+{
+	if (op->opcode == IORING_OP_ACCEPT) {
+		int dw = atomic_load_explicit(&route_accept_dontwait,
+					      memory_order_relaxed);
+
+		if (dw == DW_UNKNOWN &&
+		    !ring_cap_allowed(RCAP_FEATURE, RF_ACCEPT_DONTWAIT)) {
+			atomic_store(&route_accept_dontwait, DW_NO);
+			dw = DW_NO;
+		}
+		if (dw == DW_NO) {
+			route_skip(op->call, W_UNSUPPORTED);
+			return false;
+		}
+	}
+	op->cls = fd_lookup(op->fd, &op->rec);
+	if (op->need == NEED_FILE && op->cls != FD_FILE &&
+	    op->cls != FD_FILE_NOWAIT) {
+		route_skip(op->call, op->cls == FD_UNKNOWN ? W_ARGS : W_FDTYPE);
+		return false;
+	}
+	if (op->need == NEED_SOCKET && op->cls != FD_SOCKET) {
+		route_skip(op->call, W_FDTYPE);
+		return false;
+	}
+	/* A kernel that refuses RWF_NOWAIT here would say so at each socket. */
+	if (op->rw_op && op->cls == FD_SOCKET &&
+	    !ring_cap_allowed(RCAP_FEATURE, RF_SOCK_RW_NOWAIT)) {
+		route_skip(op->call, W_FDTYPE);
+		return false;
+	}
+	/* The application's own NOWAIT: EAGAIN is its answer, paid once. */
+	if (op->app_nowait)
+		op->rec = NULL;
+	return true;
+}
+
+/*
+ * The gate: every check that sends the call to libc, counted once, with
+ * the fd looked up once. A ring, taken, to prepare the op on; NULL: libc
+ * (counted). The interposer has set op->saved_errno, the errno the call
+ * came with, and op->done to 0.
+ */
+struct ring_thread *route_begin(struct route_op *op)
 {
 	struct shim_sigseen seen = shim_sigseen;
+	enum shim_call call = op->call;
 	struct ring_thread *rt;
 	enum shim_why sc;
 	int err, serr, saved = errno;
 
+	if (!op_fits(op))
+		return NULL;
 	if (unlikely(!shim_ready())) {
 		route_skip(call, W_EARLY);
 		return NULL;
@@ -147,16 +194,15 @@ struct ring_thread *route_begin(enum shim_call call, int fd,
 		route_skip(call, W_VFORK);
 		return NULL;
 	}
-	(void)fd;
-	if (cls == FD_UNKNOWN) {
+	if (op->cls == FD_UNKNOWN) {
 		route_skip(call, W_ARGS);	/* libc reports EBADF */
 		return NULL;
 	}
-	if (!class_routed(cls, dir)) {
+	if (!class_routed(op->cls, op->dir)) {
 		route_skip(call, W_FDTYPE);
 		return NULL;
 	}
-	if (fd_wb_predicted(predict)) {
+	if (fd_wb_predicted(op->rec)) {
 		stat_add(&shim_st->predicted, 1);
 		route_skip(call, W_WOULDBLOCK);
 		return NULL;
@@ -174,8 +220,10 @@ struct ring_thread *route_begin(enum shim_call call, int fd,
 			return NULL;
 		}
 		/* Known only once the first ring has probed the kernel. */
-		if (likely(ring_op_supported(opcode)))
+		if (likely(ring_op_supported(op->opcode))) {
+			op->inline_op = ring_inline(rt);
 			return rt;
+		}
 		ring_put(rt);
 		route_skip(call, W_UNSUPPORTED);
 		return NULL;
@@ -204,14 +252,14 @@ struct ring_thread *route_begin(enum shim_call call, int fd,
  * (counted here). *sigs says whether a handler of the application's ran on
  * this thread meanwhile, and what it would have done to a waiting syscall.
  */
-bool route_run(struct ring_thread *rt, enum shim_call call,
-	       const struct ring_wait *w, int *res, enum route_sigs *sigs)
+bool route_run(struct ring_thread *rt, enum shim_call call, int *res,
+	       enum route_sigs *sigs)
 {
 	struct shim_sigseen seen = route_seen;
 	int ret, saved = errno;
 	unsigned done;
 
-	ret = ring_run(rt, w, res, &done);
+	ret = ring_run(rt, NULL, res, &done);
 	ring_put(rt);
 	*sigs = SIGS_NONE;
 	if (unlikely(shim_sigseen.ran != seen.ran))
@@ -226,6 +274,72 @@ bool route_run(struct ring_thread *rt, enum shim_call call,
 	route_skip(call, W_RINGERR);
 	errno = saved;
 	return false;
+}
+
+/*
+ * Run the op route_begin() let through and translate its completion, the
+ * same for every read, write, send and recv. True: the call is complete
+ * and *ret is its result. False: libc must do the rest, op->done bytes in.
+ */
+bool route_finish(struct route_op *op, struct ring_thread *rt, long *ret)
+{
+	enum route_sigs sigs;
+	int res;
+
+	if (!route_run(rt, op->call, &res, &sigs))
+		return false;
+	if (res >= 0) {
+		stat_ring(op->call, res);
+		fd_wb_hit(op->rec);
+		/*
+		 * A blocking write(2) or send(2) moves everything; a short
+		 * NOWAIT one only means the pipe or socket buffer filled up.
+		 * A short regular-file read: the rest was not in the cache.
+		 */
+		if (!op->app_nowait &&
+		    (op->dir == DIR_WRITE ? (size_t)res < op->want
+			: route_cont_reg(op->fd, op->cls, res, op->want))) {
+			op->done = (size_t)res;
+			return route_wouldblock(op->call, op->fd, op->cls, sigs,
+						op->done, op->saved_errno, ret);
+		}
+	} else if (res == -EAGAIN && !op->app_nowait) {
+		fd_wb_miss(op->rec);
+		return route_wouldblock(op->call, op->fd, op->cls, sigs, 0,
+					op->saved_errno, ret);
+	} else if (op->rw_op && (res == -EOPNOTSUPP || res == -EINVAL)) {
+		/* No NOWAIT for this file: a file type for libc, as /proc is. */
+		route_fd_new(op->fd, FD_OTHER);
+		route_skip(op->call, W_FDTYPE);
+		return false;
+	} else if (res == -EOPNOTSUPP || res == -EINVAL || res == -EINTR ||
+		   res < -511) {
+		/* Let libc give its own answer (MSG_OOB on unix, ...). */
+		route_skip(op->call, W_UNSUPPORTED);
+		return false;
+	} else {
+		stat_ring(op->call, 0);
+		/*
+		 * A write's SIGPIPE went to the SQ thread, if one ran it; io_uring
+		 * sends as if MSG_NOSIGNAL. The caller must get it.
+		 */
+		if (res == -EPIPE && op->dir == DIR_WRITE && !op->nosignal &&
+		    (!op->rw_op || !op->inline_op))
+			route_sigpipe();
+	}
+	*ret = sys_ret(res, op->saved_errno);
+	return true;
+}
+
+/* close_range, closefrom: staged data first, then the records. */
+void route_fd_forget_range(unsigned int lo, unsigned int hi)
+{
+	unsigned int fd;
+
+	if (unlikely(batch_enabled))
+		for (fd = lo; fd <= hi && fd < FD_MAX; fd++)
+			batch_fd_forget((int)fd);
+	fd_forget_range(lo, hi);
 }
 
 /* SO_RCVTIMEO or SO_SNDTIMEO set: signal(7) says EINTR even with SA_RESTART. */

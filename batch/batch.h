@@ -40,7 +40,7 @@ void batch_files_shared(void);
 int batch_take_error(int fd, bool nosignal);
 void batch_fd_changed(int fd);
 void batch_fd_forget(int fd);
-void batch_fork_child(void);
+/* Started by the router (route_init); registers its own hooks. */
 void batch_init(void);
 void batch_close(void);
 bool batch_sig_hidden(int sig);

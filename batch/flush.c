@@ -1,0 +1,392 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The batch profile's flushes: a buffer written out through its dup, the
+ * barriers that send buffers out, the one loop over buffers they all use,
+ * and the flusher thread that keeps the time bound.
+ */
+#include <linux/futex.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "batch/internal.h"
+
+static bool flusher_started;
+
+static void stat_flush(size_t bytes)
+{
+	stat_add(&shim_st->batch_flushes, 1);
+	stat_add(&shim_st->batch_flush_bytes, bytes);
+}
+
+/* Wait until a blocking fd someone made non-blocking takes more. */
+static void wait_writable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+	syscall(SYS_ppoll, &p, 1, NULL, NULL, 0);
+}
+
+/*
+ * Write the buffer out through its dup. Signals never cut a flush short:
+ * the call they interrupt is not this write. Returns 0 or the errno the
+ * write(2) would have reported; the rest of the data is dropped then, as
+ * write-back does.
+ */
+static int flush_data(struct bbuf *b, bool *owe)
+{
+	const char *p = b->data;
+	size_t n = b->len;
+	long r;
+
+	while (n) {
+		if (b->sock)
+			r = syscall(SYS_sendto, b->dupfd, p, n, MSG_NOSIGNAL,
+				    NULL, 0);
+		else if (b->file && b->at >= 0)
+			r = syscall(SYS_pwrite64, b->dupfd, p, n,
+				    b->at + (p - b->data));
+		else if (b->file)
+			r = syscall(SYS_write, b->dupfd, p, n);
+		else
+			r = batch_pipe_write_quiet(b->dupfd, p, n, owe);
+		if (r > 0) {
+			p += r;
+			n -= (size_t)r;
+		} else if (r < 0 && errno == EAGAIN) {
+			wait_writable(b->dupfd);
+		} else if (r == 0 || errno != EINTR) {
+			return r == 0 ? EIO : errno;
+		}
+	}
+	return 0;
+}
+
+/* Give the buffer up; its fd number may be reused from now on. */
+static void release(struct bbuf *b)
+{
+	int fd = b->fd;
+
+	syscall(SYS_close, b->dupfd);
+	b->dupfd = -1;
+	atomic_store(&fd_tab[fd].batch_buf, 0);
+	atomic_store(&b->fd, -1);
+	atomic_fetch_sub(&batch_assigned, 1);
+}
+
+/* With b locked: write it out; release it too unless keep. */
+int batch_flush_locked(struct bbuf *b, bool keep)
+{
+	int fd = b->fd, err = 0;
+	bool owe = false;
+
+	if (b->len) {
+		err = flush_data(b, &owe);
+		stat_flush(b->len);
+		/* After the data: a stat that reads 0 finds it in the file. */
+		if (b->file)
+			atomic_fetch_sub(&batch_files_staged, 1);
+	}
+	if (err) {
+		if (b->sock)
+			owe = err == EPIPE && !b->nosignal;
+		atomic_store(&fd_tab[fd].batch_err,
+			     (uint16_t)(err | (owe ? OWE_SIGPIPE : 0)));
+	}
+	b->len = 0;
+	b->chunks = 0;
+	b->since = batch_now_ns();
+	if (err || !keep)
+		release(b);
+	return err;
+}
+
+void batch_flush_out(struct bbuf *b)
+{
+	batch_flush_locked(b, false);
+}
+
+/*
+ * A write error found at a flush: the next call on fd reports it (the
+ * errno is returned; the caller says -1). SIGPIPE, if owed, comes now.
+ */
+int batch_take_error(int fd, bool nosignal)
+{
+	struct fd_rec *r = fd_rec(fd);
+	uint16_t e;
+
+	if (!r || !atomic_load_explicit(&r->batch_err, memory_order_relaxed))
+		return 0;
+	e = atomic_exchange(&r->batch_err, 0);
+	if (!e)
+		return 0;
+	if ((e & OWE_SIGPIPE) && !nosignal)
+		batch_raise_sigpipe();
+	return e & 0xff;
+}
+
+void batch_each(const unsigned char *idx, int n, bool wait,
+		bool (*match)(const struct bbuf *b, const void *arg),
+		void (*act)(struct bbuf *b), const void *arg)
+{
+	int i;
+
+	if (!idx)
+		n = BATCH_BUFS;
+	for (i = 0; i < n; i++) {
+		struct bbuf *b = &batch_bufs[idx ? idx[i] : i];
+
+		if (atomic_load(&b->fd) < 0 || !match(b, arg))
+			continue;
+		if (wait ? pthread_mutex_lock(&b->lock)
+			 : pthread_mutex_trylock(&b->lock))
+			continue;
+		if (b->fd >= 0 && match(b, arg))
+			act(b);
+		pthread_mutex_unlock(&b->lock);
+	}
+}
+
+/* Staged for a whole bound (since, read unlocked, is a hint). */
+static bool is_due(const struct bbuf *b, const void *arg)
+{
+	(void)arg;
+	return __atomic_load_n(&b->since, __ATOMIC_RELAXED) + batch_bound_ns <=
+	       batch_now_ns();
+}
+
+/* Data: out, the fd keeps its buffer. Empty for a whole bound: it goes. */
+static void flush_due(struct bbuf *b)
+{
+	batch_flush_locked(b, b->len != 0);
+}
+
+static void *flusher(void *arg)
+{
+	struct timespec ts = { (time_t)(batch_bound_ns / 1000000000ULL),
+			       (long)(batch_bound_ns % 1000000000ULL) };
+
+	(void)arg;
+	batch_is_flusher = true;
+	for (;;) {
+		atomic_store(&batch_flusher_idle, true);
+		while (!atomic_load(&batch_assigned) &&
+		       !atomic_load(&batch_closed))
+			syscall(SYS_futex, &batch_assigned, FUTEX_WAIT_PRIVATE,
+				0, NULL, NULL, 0);
+		atomic_store(&batch_flusher_idle, false);
+		if (atomic_load(&batch_closed))
+			return NULL;
+		syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, &ts, NULL);
+		/*
+		 * Never wait for a buffer: its holder is staging or writing it
+		 * out right now, and a flusher parked on the lock makes a busy
+		 * writer queue behind it on two busy cores.
+		 */
+		batch_each(NULL, 0, false, is_due, flush_due, NULL);
+	}
+	return NULL;
+}
+
+/* The time bound needs a thread: a writer may block where nobody sees. */
+void batch_start_flusher(void)
+{
+	sigset_t all, old;
+	pthread_attr_t a;
+	pthread_t t;
+
+	if (flusher_started)
+		return;
+	flusher_started = true;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&a, (size_t)64 * 1024);
+	if (pthread_create(&t, &a, flusher, NULL) != 0)
+		shim_warn("batch: no flusher thread; staged data waits for "
+			  "the next barrier");
+	pthread_attr_destroy(&a);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* The child's flusher is started again by its first staged write. */
+void batch_flusher_fork_child(void)
+{
+	flusher_started = false;
+}
+
+/* With fd's buffer locked (or tried, for a pipe or socket): it goes out. */
+void batch_flush_fd_now(int fd, bool wait)
+{
+	struct fd_rec *r = fd_rec(fd);
+	struct bbuf *b;
+	int i;
+
+	if (!r || !(i = atomic_load(&r->batch_buf)))
+		return;
+	b = &batch_bufs[i - 1];
+	if (wait || b->file ? pthread_mutex_lock(&b->lock)
+			    : pthread_mutex_trylock(&b->lock))
+		return;
+	if (b->fd == fd)
+		batch_flush_locked(b, false);
+	pthread_mutex_unlock(&b->lock);
+}
+
+/*
+ * wait: a write, which must not overtake what other threads staged on fd.
+ * A read only tries, unless fd is a file: on a pipe or socket the thread
+ * that holds the buffer may be waiting for this very read.
+ */
+void batch_flush_fd(int fd, bool wait)
+{
+	struct fd_rec *r = fd_rec(fd);
+	int saved = errno;
+	sig_atomic_t prev = in_batch;
+
+	if (!r || !atomic_load(&r->batch_buf))
+		return;
+	if (prev)	/* a signal handler: the interrupted code may hold it */
+		return;
+	in_batch = 1;
+	batch_flush_fd_now(fd, wait);
+	in_batch = prev;
+	errno = saved;
+}
+
+/*
+ * fd is about to be closed, replaced or changed (F_SETFL): its staged data
+ * goes out first, and whatever the shim learnt about it is forgotten. A
+ * number that is one of the shim's own dups goes out too.
+ */
+void batch_fd_changed(int fd)
+{
+	int i;
+
+	if (!batch_enabled || (unsigned)fd >= FD_MAX)
+		return;
+	batch_flush_fd(fd, true);
+	atomic_store(&fd_tab[fd].batch_skip, 0);
+	for (i = 0; i < BATCH_BUFS; i++)
+		if (atomic_load(&batch_bufs[i].fd) >= 0 &&
+		    batch_bufs[i].dupfd == fd)
+			batch_flush_fd(batch_bufs[i].fd, true);
+}
+
+static bool any_or_file(const struct bbuf *b, const void *files_only)
+{
+	return !*(const bool *)files_only || b->file;
+}
+
+/*
+ * A buffer that held a single write between two barriers was a request
+ * waiting for its answer; staging it only added syscalls, so its fd stays
+ * exact for a while.
+ */
+static void flush_mine_one(struct bbuf *b)
+{
+	if (b->chunks == 1)
+		atomic_store(&fd_tab[b->fd].batch_skip, SKIP_COOLDOWN);
+	batch_flush_locked(b, false);
+}
+
+/* A barrier: what this thread staged goes out. */
+void batch_flush_mine(bool files_only)
+{
+	int n = batch_mine, saved = errno;
+
+	if (in_batch)
+		return;
+	in_batch = 1;
+	batch_each(n > MINE_MAX ? NULL : batch_mine_idx, n, false,
+		   any_or_file, flush_mine_one, &files_only);
+	if (!files_only)
+		batch_mine = 0;
+	in_batch = 0;
+	errno = saved;
+}
+
+/*
+ * What a read of fd may depend on, of what this thread staged. A read that
+ * may wait (pipe, socket, tty, eventfd, ...) may wait for the answer to
+ * any of it; a regular file may be one this thread wrote through another
+ * fd; the memory devices (/dev/zero, /dev/urandom, ...) depend on nothing,
+ * so dd's reads from them leave its writes staged.
+ */
+void batch_flush_for_read(int fd)
+{
+	struct fd_rec *r = fd_rec(fd);
+	struct stat st;
+	uint8_t k = RK_MAY;
+
+	if (r) {
+		switch (fd_class_get(fd)) {
+		case FD_FILE:
+		case FD_FILE_NOWAIT:
+			k = RK_FILE;
+			break;
+		case FD_OTHER:
+			k = atomic_load_explicit(&r->batch_rkind,
+						 memory_order_relaxed);
+			if (k)
+				break;
+			k = syscall(SYS_fstat, fd, &st) == 0 &&
+			    S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 ?
+				RK_NEVER : RK_MAY;
+			atomic_store_explicit(&r->batch_rkind, k,
+					      memory_order_relaxed);
+			break;
+		default:
+			break;
+		}
+	}
+	if (k != RK_NEVER)
+		batch_flush_mine(k == RK_FILE);
+}
+
+/* Every buffer (or only the regular files'), in any context. */
+void batch_flush_each(bool files_only, bool wait)
+{
+	batch_each(NULL, 0, wait, any_or_file, batch_flush_out, &files_only);
+}
+
+/*
+ * Exit and exec (wait): everything goes out, after other threads' flushes.
+ * Fork and spawn only try: a thread blocked in a flush may be waiting for
+ * the very child about to be started to read.
+ */
+void batch_flush_all(bool wait)
+{
+	int saved = errno;
+
+	if (!batch_enabled || in_batch || shim_in_vfork)
+		return;
+	in_batch = 1;
+	batch_flush_each(false, wait);
+	batch_mine = 0;
+	in_batch = 0;
+	errno = saved;
+}
+
+/*
+ * batch_before_file(): every regular file's data goes out, other threads'
+ * too (they may have handed the file over through a lock the shim cannot
+ * see). Waiting for a file buffer is safe: its holder is copying into it
+ * or writing it to a file, which waits for no reader.
+ */
+void batch_flush_files(void)
+{
+	int saved = errno;
+
+	if (!batch_enabled || in_batch || shim_in_vfork)
+		return;
+	in_batch = 1;
+	batch_flush_each(true, true);
+	in_batch = 0;
+	errno = saved;
+}

@@ -1,0 +1,492 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The batch profile's staging: the buffer pool, which writes are staged
+ * and where, and what the fd lifecycle, fork and seccomp do to the
+ * buffers (batch/internal.h has the rules the parts share).
+ */
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <poll.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "batch/internal.h"
+#include "shim/umem.h"
+#include "shim/real.h"
+
+/*
+ * A pipe's writes this big go out as they are. Coalesced, they fill the
+ * pipe in a few calls, and a write that fills it leaves the writer asleep
+ * until the reader drained it all: the two stop overlapping, and a
+ * pipeline of 4 KiB writes runs at half its speed, while one syscall per
+ * 512 bytes and more was never the cost.
+ */
+#define PIPE_STAGE_MAX	512
+
+bool batch_enabled;
+_Atomic bool batch_closed;
+__thread int batch_mine;
+_Atomic int batch_files_staged;
+/*
+ * The process shares memory or takes file locks (batch_files_shared):
+ * other processes may read its files at moments only that memory or lock
+ * tells, so regular-file writes go out as they are made. Kept across
+ * fork, as the mappings and the locks' users are.
+ */
+static _Atomic bool files_direct;
+__thread unsigned char batch_mine_idx[MINE_MAX];
+__thread volatile sig_atomic_t in_batch;
+__thread bool batch_is_flusher;
+
+struct bbuf batch_bufs[BATCH_BUFS];
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+_Atomic uint32_t batch_assigned;
+_Atomic bool batch_flusher_idle;
+uint64_t batch_bound_ns;
+static size_t cap;
+static int dup_min;
+
+uint64_t batch_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * A pipe without readers, a socket reset or hung up: libc's write reports
+ * EPIPE (and raises SIGPIPE) now, rather than staging for a later call.
+ */
+static bool peer_gone(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	struct timespec zero = { 0, 0 };
+
+	return syscall(SYS_ppoll, &p, 1, &zero, NULL, 0) == 1 &&
+	       (p.revents & (POLLERR | POLLHUP));
+}
+
+/* What the fd is must allow staging: blocking, writable, a byte stream. */
+static int take_dup(int fd, bool sock, struct stat *st, int *flags)
+{
+	int d, fl, type = 0;
+	socklen_t len = sizeof(type);
+
+	d = (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, dup_min);
+	if (d < 0)
+		return -1;
+	fl = (int)syscall(SYS_fcntl, d, F_GETFL);
+	if (fl < 0 || (fl & (O_NONBLOCK | O_DIRECT | O_PATH)) ||
+	    (fl & O_ACCMODE) == O_RDONLY ||
+	    (sock && (syscall(SYS_getsockopt, d, SOL_SOCKET, SO_TYPE, &type,
+			      &len) < 0 || type != SOCK_STREAM))) {
+		syscall(SYS_close, d);
+		atomic_store(&fd_tab[fd].batch_skip, SKIP_ALWAYS);
+		return -1;
+	}
+	if (syscall(SYS_fstat, d, st) < 0 || (!S_ISREG(st->st_mode) &&
+					       peer_gone(d))) {
+		syscall(SYS_close, d);
+		return -1;
+	}
+	*flags = fl;
+	return d;
+}
+
+static struct bbuf *claim_free(void)
+{
+	int i;
+
+	for (i = 0; i < BATCH_BUFS; i++) {
+		struct bbuf *b = &batch_bufs[i];
+
+		if (atomic_load(&b->fd) >= 0 || pthread_mutex_trylock(&b->lock))
+			continue;
+		if (b->fd < 0 && !b->data) {
+			void *m = real.mmap(NULL, cap, PROT_READ | PROT_WRITE,
+					    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+			if (m != MAP_FAILED)
+				b->data = m;
+		}
+		if (b->fd < 0 && b->data)
+			return b;
+		pthread_mutex_unlock(&b->lock);
+	}
+	return NULL;
+}
+
+struct same_file {
+	int fd;
+	const struct stat *st;
+};
+
+/* Only the same file is waited for: another may be held by a flush that
+ * waits for this thread to read. */
+static bool is_same_file(const struct bbuf *b, const void *arg)
+{
+	const struct same_file *s = arg;
+
+	return b->fd != s->fd && b->dev == s->st->st_dev &&
+	       b->ino == s->st->st_ino;
+}
+
+/*
+ * Another fd on the same file (2>&1 puts stdout and stderr on one pipe):
+ * what was staged there was written first and goes out first.
+ */
+static void same_file_first(int fd, const struct stat *st)
+{
+	struct same_file s = { fd, st };
+
+	batch_each(NULL, 0, true, is_same_file, batch_flush_out, &s);
+}
+
+/* fd's buffer, locked; assigned now if it has none. NULL: not staged. */
+static struct bbuf *get_buf(int fd, enum fd_class cls)
+{
+	struct bbuf *b;
+	int i, d, fl;
+
+	for (;;) {
+		i = atomic_load(&fd_tab[fd].batch_buf);
+		if (!i)
+			break;
+		b = &batch_bufs[i - 1];
+		pthread_mutex_lock(&b->lock);
+		if (b->fd == fd)
+			return b;
+		pthread_mutex_unlock(&b->lock);
+	}
+	bool sock = cls == FD_SOCKET;
+	struct stat st;
+
+	d = take_dup(fd, sock, &st, &fl);
+	if (d < 0)
+		return NULL;
+	same_file_first(fd, &st);
+	pthread_mutex_lock(&pool_lock);
+	if (atomic_load(&fd_tab[fd].batch_buf) || !(b = claim_free())) {
+		/* Another thread got there first, or all are busy. */
+		pthread_mutex_unlock(&pool_lock);
+		syscall(SYS_close, d);
+		return NULL;
+	}
+	b->dupfd = d;
+	b->sock = sock;
+	b->file = cls == FD_FILE || cls == FD_FILE_NOWAIT;
+	b->nosignal = false;
+	b->append = fl & O_APPEND;
+	b->len = 0;
+	b->chunks = 0;
+	b->since = batch_now_ns();
+	b->dev = st.st_dev;
+	b->ino = st.st_ino;
+	atomic_store(&b->fd, fd);
+	atomic_store(&fd_tab[fd].batch_buf, (int8_t)(b - batch_bufs + 1));
+	batch_start_flusher();
+	pthread_mutex_unlock(&pool_lock);
+	if (atomic_fetch_add(&batch_assigned, 1) == 0 &&
+	    atomic_load(&batch_flusher_idle))
+		syscall(SYS_futex, &batch_assigned, FUTEX_WAKE_PRIVATE, 1, NULL,
+			NULL, 0);
+	return b;
+}
+
+static void remember_mine(struct bbuf *b)
+{
+	unsigned char idx = (unsigned char)(b - batch_bufs);
+	int i;
+
+	for (i = 0; i < batch_mine && i < MINE_MAX; i++)
+		if (batch_mine_idx[i] == idx)
+			return;
+	if (batch_mine < MINE_MAX)
+		batch_mine_idx[batch_mine] = idx;
+	if (batch_mine <= MINE_MAX)
+		batch_mine++;
+}
+
+static size_t iov_sum(const struct iovec *iov, int cnt, bool *ok)
+{
+	size_t sum = 0;
+	int i;
+
+	/* Bad memory is the exact path's EFAULT; copying it would crash. */
+	*ok = cnt > 0 && cnt <= 1024 &&
+	      umem_readable(iov, (size_t)cnt * sizeof(*iov));
+	for (i = 0; *ok && i < cnt; i++) {
+		if (iov[i].iov_len > cap - sum ||
+		    !umem_readable(iov[i].iov_base, iov[i].iov_len))
+			*ok = false;
+		else
+			sum += iov[i].iov_len;
+	}
+	return sum;
+}
+
+static void copy_in(struct bbuf *b, const struct iovec *iov, int cnt)
+{
+	int i;
+
+	for (i = 0; i < cnt; i++) {
+		memcpy(b->data + b->len, iov[i].iov_base, iov[i].iov_len);
+		b->len += iov[i].iov_len;
+	}
+}
+
+/*
+ * May the data join what b holds? One buffer is one write: a stream's
+ * bytes with one MSG_NOSIGNAL setting, or a file's bytes at its position,
+ * or a file's bytes at contiguous pwrite offsets.
+ */
+static bool joins(const struct bbuf *b, size_t total, bool nosignal,
+		  off_t at)
+{
+	if (b->len + total > cap)
+		return false;
+	if (!b->len)
+		return true;
+	if (b->sock)
+		return b->nosignal == nosignal;
+	if (at < 0)
+		return b->at < 0;
+	return b->at >= 0 && b->at + (off_t)b->len == at;
+}
+
+static long stage(enum shim_call call, int fd, const struct iovec *iov,
+		  int cnt, size_t total, bool nosignal, off_t at)
+{
+	enum fd_class cls = fd_class_get(fd);
+	struct fd_rec *r = &fd_tab[fd];
+	uint8_t skip = atomic_load_explicit(&r->batch_skip, memory_order_relaxed);
+	struct bbuf *b;
+	bool sock = cls == FD_SOCKET;
+	int err;
+
+	bool is_send = call == C_SEND || call == C_SENDTO || call == C_SENDMSG;
+
+	bool file = cls == FD_FILE || cls == FD_FILE_NOWAIT;
+
+	/* send() on anything but a socket is libc's ENOTSOCK; pwrite on
+	 * anything but a file, ESPIPE. */
+	if (skip || (is_send && !sock) || (at >= 0 && !file) ||
+	    (file && atomic_load_explicit(&files_direct, memory_order_relaxed)) ||
+	    (cls == FD_PIPE && total >= PIPE_STAGE_MAX) ||
+	    (cls != FD_PIPE && !sock && !file)) {
+		if (skip && skip != SKIP_ALWAYS)
+			atomic_store(&r->batch_skip, skip - 1);
+		else if (cls == FD_OTHER)
+			atomic_store(&r->batch_skip, SKIP_ALWAYS);
+		batch_flush_fd_now(fd, true);
+		return BATCH_PASS;
+	}
+	for (;;) {
+		b = get_buf(fd, cls);
+		if (!b)
+			return BATCH_PASS;
+		/*
+		 * Read under the lock that batch_files_shared() takes after
+		 * setting it: either it sees these bytes, or this sees it.
+		 */
+		if (b->file && atomic_load(&files_direct)) {
+			batch_flush_locked(b, false);
+			pthread_mutex_unlock(&b->lock);
+			return BATCH_PASS;
+		}
+		if (at >= 0 && b->append) {
+			/* Linux appends such a pwrite: libc's, after ours. */
+			batch_flush_locked(b, true);
+			pthread_mutex_unlock(&b->lock);
+			return BATCH_PASS;
+		}
+		if (joins(b, total, nosignal, at))
+			break;
+		/* Full, or another kind of write: what is there goes first. */
+		err = batch_flush_locked(b, true);
+		pthread_mutex_unlock(&b->lock);
+		if (err) {
+			batch_take_error(fd, nosignal);	/* err, and its SIGPIPE */
+			return sys_ret(-err, 0);
+		}
+	}
+	if (!b->len) {
+		b->since = batch_now_ns();
+		b->at = at;
+		if (b->file)
+			atomic_fetch_add(&batch_files_staged, 1);
+	}
+	copy_in(b, iov, cnt);
+	b->chunks++;
+	b->nosignal = nosignal;
+	pthread_mutex_unlock(&b->lock);
+	remember_mine(b);
+	stat_add(&shim_st->batch[call], 1);
+	stat_add(&shim_st->bytes[call], total);
+	return (long)total;
+}
+
+static long batch_stage(enum shim_call call, int fd, const struct iovec *iov,
+			int cnt, int msg_flags, off_t at)
+{
+	bool nosignal = msg_flags & MSG_NOSIGNAL, ok;
+	size_t total;
+	long ret;
+	int err;
+
+	if (!batch_enabled || in_batch || shim_in_vfork ||
+	    atomic_load_explicit(&batch_closed, memory_order_relaxed) ||
+	    (unsigned)fd >= FD_MAX || !shim_ready() ||
+	    shim_mode == MODE_DISABLED || shim_seccomp_why() != W__NR)
+		return BATCH_PASS;
+	in_batch = 1;
+	err = batch_take_error(fd, nosignal);
+	if (err) {
+		in_batch = 0;
+		return sys_ret(-err, 0);
+	}
+	total = iov_sum(iov, cnt, &ok);
+	if (!ok || !total || total > cap / 2 ||
+	    (msg_flags & ~MSG_NOSIGNAL) ||
+	    (at >= 0 && total > (size_t)(INT64_MAX - at))) {
+		/* What libc sends now must not overtake what waits here. */
+		batch_flush_fd_now(fd, true);
+		ret = BATCH_PASS;
+	} else {
+		ret = stage(call, fd, iov, cnt, total, nosignal, at);
+	}
+	in_batch = 0;
+	return ret;
+}
+
+long batch_write(enum shim_call call, int fd, const struct iovec *iov,
+		 int cnt, int msg_flags)
+{
+	return batch_stage(call, fd, iov, cnt, msg_flags, -1);
+}
+
+long batch_pwrite(enum shim_call call, int fd, const struct iovec *iov,
+		  int cnt, off_t off)
+{
+	if (off < 0)	/* EINVAL: libc's */
+		return BATCH_PASS;
+	return batch_stage(call, fd, iov, cnt, 0, off);
+}
+
+/*
+ * Writable shared memory or a file lock: from now on this process's
+ * regular-file writes are not staged (files_direct), and what was staged
+ * goes out before the call that shares or locks.
+ */
+void batch_files_shared(void)
+{
+	/* The first time, every buffer: one may be mid-staging, unlocked. */
+	if (!atomic_load_explicit(&files_direct, memory_order_relaxed)) {
+		atomic_store(&files_direct, true);
+		batch_flush_files();
+	} else {
+		batch_before_file();
+	}
+}
+
+/*
+ * A new file behind this number: data still staged for the old one (closed
+ * where the shim could not see, fclose) goes to the old one, through its
+ * dup. What the shim learnt or owes about the number is in its fd record,
+ * which the caller resets next (fd_forget(), fd_set_class()).
+ */
+void batch_fd_forget(int fd)
+{
+	if (unlikely(batch_enabled))
+		batch_flush_fd(fd, true);
+}
+
+/* The child starts empty: staged data is the parent's to write. */
+static void batch_fork_child(void)
+{
+	int i;
+
+	if (!batch_enabled)
+		return;
+	for (i = 0; i < BATCH_BUFS; i++) {
+		struct bbuf *b = &batch_bufs[i];
+
+		pthread_mutex_init(&b->lock, NULL);
+		if (b->fd >= 0)
+			syscall(SYS_close, b->dupfd);
+		b->fd = -1;
+		b->len = 0;
+	}
+	pthread_mutex_init(&pool_lock, NULL);
+	for (i = 0; i < FD_MAX; i++) {
+		atomic_store_explicit(&fd_tab[i].batch_buf, 0,
+				      memory_order_relaxed);
+		atomic_store_explicit(&fd_tab[i].batch_err, 0,
+				      memory_order_relaxed);
+	}
+	batch_files_staged = 0;
+	batch_assigned = 0;
+	batch_flusher_fork_child();
+	batch_mine = 0;
+	in_batch = 0;
+}
+
+static void flush_for_child(void)
+{
+	batch_flush_all(false);
+}
+
+static void flush_at_exit(void)
+{
+	batch_flush_all(true);
+}
+
+void batch_init(void)
+{
+	struct rlimit rl;
+	int i;
+
+	if (shim_cfg.profile != PROFILE_BATCH)
+		return;
+	cap = shim_cfg.batch_bytes;
+	batch_bound_ns = (uint64_t)shim_cfg.batch_us * 1000;
+	for (i = 0; i < BATCH_BUFS; i++) {
+		pthread_mutex_init(&batch_bufs[i].lock, NULL);
+		batch_bufs[i].fd = -1;
+		batch_bufs[i].dupfd = -1;
+	}
+	/* Below the rings' hidden fds, far above the application's. */
+	dup_min = 64;
+	if (syscall(SYS_getrlimit, RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur >= 512)
+		dup_min = (int)((rl.rlim_cur > FD_MAX ? FD_MAX
+							 : rl.rlim_cur) / 2) -
+			  2 * BATCH_BUFS;
+	batch_enabled = true;
+	batch_install_fatal();
+	shim_hook_add(HOOK_SPAWN, flush_for_child);
+	shim_hook_add(HOOK_FORK_CHILD, batch_fork_child);
+	shim_hook_add(HOOK_EXIT, flush_at_exit);
+}
+
+/*
+ * A seccomp filter goes in: what is staged goes out now, while every
+ * syscall still works, and nothing is staged from here on. The flusher is
+ * woken to end: with SECCOMP_FILTER_FLAG_TSYNC it is filtered too. Data a
+ * stager racing with this puts in still leaves at the next barrier.
+ */
+void batch_close(void)
+{
+	if (!batch_enabled)
+		return;
+	atomic_store(&batch_closed, true);
+	batch_flush_all(true);
+	syscall(SYS_futex, &batch_assigned, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
