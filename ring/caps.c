@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "ring/ring.h"
-#include "shim/shim.h"
 
 #define KV(a, b) ((a) << 8 | (b))
 

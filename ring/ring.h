@@ -2,8 +2,11 @@
 /*
  * Per-thread io_uring rings over liburing. One op is in flight at a time per
  * thread and nothing is ever left in flight when control returns to the
- * application. This layer knows io_uring, not libc: the interposers in
- * intercept/ prepare the SQE and translate the result.
+ * application. This layer knows io_uring, not libc, and is a leaf: it
+ * includes nothing of the shim's other layers. The router (route/) sets
+ * its options once (ring_init), prepares the SQE, translates the result
+ * and logs what failed; the counts go to the statistics through the
+ * options' count function.
  */
 #ifndef SHIM_RING_H
 #define SHIM_RING_H
@@ -17,6 +20,28 @@
 #ifndef IORING_ACCEPT_DONTWAIT
 #define IORING_ACCEPT_DONTWAIT (1U << 1)
 #endif
+
+/* The fds a ring may own (hidden high) are below this: the fd table's. */
+#define RING_FD_MAX 65536
+
+/* What the ring counts; the caller's count function keeps the numbers. */
+enum ring_counter {
+	RING_C_ENTER,		/* io_uring_enter calls */
+	RING_C_RINGS,		/* rings created */
+	RING_C_RINGS_FREED,
+};
+
+struct ring_opts {
+	bool sqpoll;		/* one kernel SQ thread for the process */
+	unsigned sq_idle_ms;	/* its idle time before it sleeps */
+	int sq_cpu;		/* its CPU, -1: any */
+	unsigned spin_us;	/* sqpoll: how long to spin for a completion */
+	bool sq_adapt;		/* sqpoll: poll only while it pays */
+	void (*count)(enum ring_counter c);
+};
+
+/* Once, before the first ring; until then nothing is counted. */
+void ring_init(const struct ring_opts *opts);
 
 enum ring_state {
 	RT_NONE,	/* no ring yet: created at the first routed call */
@@ -84,32 +109,26 @@ bool ring_setup_allowed(unsigned flags);
 void ring_caps_apply_profile(uint64_t ops[4]);
 int ring_parse_kernel(const char *s, unsigned *kv);
 
-/* Why ring_get() returned NULL. */
+/* Why ring_get() returned NULL; RING_W_NEW: a ring, made now. */
 enum ring_err {
 	RING_E_BUSY = 1,	/* re-entered from a signal handler */
 	RING_E_EXITING,
 	RING_E_RETRY,		/* earlier setup failure, not retried yet */
 	RING_E_SETUP,		/* setup failed now: see *setup_errno */
 	RING_E_PROBE,		/* the op probe was refused: *setup_errno */
+	RING_W_NEW,
 };
 
 /*
- * Timeouts and interruption for ops that may wait. intr() is called when a
- * signal interrupted the wait; returning true cancels the op.
+ * This thread's ring, taken (ring_put() gives it back), *err untouched or
+ * RING_W_NEW; NULL with *err set when there is none.
  */
-struct ring_wait {
-	const struct __kernel_timespec *timeout;	/* linked timeout or NULL */
-	bool (*intr)(void *arg);
-	void *arg;
-};
-
-/* What ring_run() observed besides the op's result. */
-enum {
-	RING_DONE_TIMEOUT = 1 << 0,	/* the linked timeout fired */
-	RING_DONE_CANCELLED = 1 << 1,	/* intr() asked for cancellation */
-};
-
 struct ring_thread *ring_get(int *err, int *setup_errno);
+/*
+ * After a ring_get() that made a ring or failed to: the -errno with which
+ * the kernel refused SQPOLL (the ring is exact then), once; else 0.
+ */
+int ring_take_sqpoll_refusal(void);
 
 static inline void ring_put(struct ring_thread *rt)
 {
@@ -124,12 +143,11 @@ static inline struct io_uring_sqe *ring_sqe(struct ring_thread *rt)
 }
 
 /*
- * Submit the prepared op and reap its completion (and any linked timeout or
- * cancel). Returns 0 with *res set, or a negative errno when the op could not
- * be submitted: then it never ran and the caller may use libc instead.
+ * Submit the prepared op and reap its completion. Returns 0 with *res set,
+ * or a negative errno when the op could not be submitted: then it never
+ * ran and the caller may use libc instead.
  */
-int ring_run(struct ring_thread *rt, const struct ring_wait *w, int *res,
-	     unsigned *done);
+int ring_run(struct ring_thread *rt, int *res);
 
 /*
  * sqpoll: false when polling is not paying on this thread (the SQ thread
@@ -148,7 +166,6 @@ static inline bool ring_op_supported(unsigned op)
 	return op < 256 && (ring_caps.ops[op / 64] >> (op % 64)) & 1;
 }
 
-void ring_disable_op(unsigned op);
 bool ring_owns_fd(int fd);
 void ring_fd_taken(int fd);
 void ring_fork_prepare(void);
@@ -157,5 +174,13 @@ void ring_fork_child(void);
 void ring_ban(void);
 int ring_hide_fd(int fd);
 void ring_unhide_fd(int fd);
+
+/*
+ * probe.c: what this kernel really does, tried on throwaway files (the
+ * --check report). 1 yes, 0 no, -1 could not tell.
+ */
+bool ring_probe_setup(unsigned flags);
+int ring_probe_accept_dontwait(struct ring_thread *rt);
+int ring_probe_nowait_read(struct ring_thread *rt, int family);
 
 #endif

@@ -9,6 +9,9 @@
 
 #include "route/route.h"
 
+/* The rings hide their fds within the fd table's range. */
+_Static_assert(FD_MAX == RING_FD_MAX, "one fd limit");
+
 static bool class_routed(enum fd_class cls, enum route_dir dir)
 {
 	unsigned r = shim_cfg.route;
@@ -37,8 +40,27 @@ static bool class_routed(enum fd_class cls, enum route_dir dir)
 	}
 }
 
+/* The ring's counts, in this thread's statistics. */
+static void ring_counted(enum ring_counter c)
+{
+	struct shim_stats *s = shim_st;
+
+	stat_add(c == RING_C_ENTER ? &s->enter :
+		 c == RING_C_RINGS ? &s->rings : &s->rings_freed, 1);
+}
+
+/* What the ring had to tell of a ring it made, or failed to make. */
+void route_ring_notices(void)
+{
+	int err = ring_take_sqpoll_refusal();
+
+	if (unlikely(err))
+		shim_warn("SQPOLL ring refused (%s): profile exact instead",
+			  shim_errname(-err));
+}
+
 /*
- * At initialisation: the hooks, the batch profile, and the classes
+ * At initialisation: the options of the rings, the hooks, the batch profile, and the classes
  * SHIM_ROUTE sends to libc, per direction.
  */
 void route_init(void)
@@ -47,6 +69,14 @@ void route_init(void)
 					       FD_OTHER };
 	unsigned i, d;
 
+	struct ring_opts ro = {
+		.sqpoll = shim_cfg.profile == PROFILE_SQPOLL,
+		.sq_idle_ms = shim_cfg.sq_idle_ms, .sq_cpu = shim_cfg.sq_cpu,
+		.spin_us = shim_cfg.spin_us, .sq_adapt = shim_cfg.sq_adapt,
+		.count = ring_counted,
+	};
+
+	ring_init(&ro);
 	/* The spine calls these at fork; the batch profile adds its own. */
 	shim_hook_add(HOOK_FORK_PREPARE, ring_fork_prepare);
 	shim_hook_add(HOOK_FORK_PARENT, ring_fork_parent);
@@ -110,6 +140,17 @@ static __thread struct shim_sigseen route_seen;
 
 _Atomic int route_accept_dontwait;
 
+/* The first ring of the process: the mode is "ring", and how. */
+static void ring_mode(void)
+{
+	if (shim_set_ring_mode())
+		shim_info("io_uring rings: setup flags 0x%x, features 0x%x, "
+			  "ring fd %s, route 0x%x", ring_caps.setup_flags,
+			  ring_caps.features, ring_caps.reg_ring_fd ?
+			  "registered and closed" : "kept high",
+			  shim_cfg.route);
+}
+
 /*
  * What the op needs of the fd and of the kernel, judged before the mode:
  * a call that cannot be routed here says so as W_FDTYPE (or W_ARGS, or
@@ -165,7 +206,7 @@ struct ring_thread *route_begin(struct route_op *op)
 	enum shim_call call = op->call;
 	struct ring_thread *rt;
 	enum shim_why sc;
-	int err, serr, saved = errno;
+	int err = 0, serr, saved = errno;
 
 	if (!op_fits(op))
 		return NULL;
@@ -210,10 +251,12 @@ struct ring_thread *route_begin(struct route_op *op)
 	/* A pending cancellation acts at entry, as in libc's own call. */
 	pthread_testcancel();
 	rt = ring_get(&err, &serr);
+	if (unlikely(err))
+		route_ring_notices();	/* a ring made now, or none */
 	if (likely(rt)) {
 		route_seen = seen;
 		if (unlikely(shim_mode == MODE_UNKNOWN))
-			shim_set_ring_mode();
+			ring_mode();
 		if (unlikely(rt->sqpoll) && !ring_sq_admit(rt)) {
 			ring_put(rt);
 			route_skip(call, W_SQOFF);
@@ -257,9 +300,8 @@ bool route_run(struct ring_thread *rt, enum shim_call call, int *res,
 {
 	struct shim_sigseen seen = route_seen;
 	int ret, saved = errno;
-	unsigned done;
 
-	ret = ring_run(rt, NULL, res, &done);
+	ret = ring_run(rt, res);
 	ring_put(rt);
 	*sigs = SIGS_NONE;
 	if (unlikely(shim_sigseen.ran != seen.ran))
@@ -384,13 +426,7 @@ bool route_wouldblock(enum shim_call call, int fd, enum fd_class cls,
 	    !(cls == FD_SOCKET && sock_has_timeout(fd)))
 		goto libc;
 	route_skip(call, W_SIGNAL);
-	if (done) {
-		errno = saved_errno;
-		*ret = (long)done;
-	} else {
-		errno = EINTR;
-		*ret = -1;
-	}
+	*ret = sys_ret(done ? (long)done : -EINTR, saved_errno);
 	return true;
 libc:
 	route_skip(call, W_WOULDBLOCK);

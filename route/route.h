@@ -91,6 +91,7 @@ bool route_wouldblock(enum shim_call call, int fd, enum fd_class cls,
 		      long *ret);
 bool route_cont_reg(int fd, enum fd_class cls, long res, size_t want);
 void route_sigpipe(void);
+void route_ring_notices(void);
 
 /* accept's IORING_ACCEPT_DONTWAIT (6.10): unknown until an accept tells. */
 enum { DW_UNKNOWN, DW_YES, DW_NO };

@@ -4,7 +4,6 @@
  * shim, on stdout, from a real probe: ring setup, flags, opcodes, features,
  * and what will be routed. The host program then runs as usual.
  */
-#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -38,68 +37,8 @@ static const char *kv_str(unsigned kv, char *buf, size_t len)
 	return buf;
 }
 
-/* Try a setup flag on a throwaway ring. */
-static bool setup_works(unsigned flags)
-{
-	struct io_uring r;
-	struct io_uring_params p;
 
-	memset(&p, 0, sizeof(p));
-	p.flags = flags;
-	p.sq_thread_idle = 10;
-	if (io_uring_queue_init_params(4, &r, &p) < 0)
-		return false;
-	io_uring_queue_exit(&r);
-	return true;
-}
 
-/* IORING_ACCEPT_DONTWAIT: EAGAIN on an idle listener if known, else EINVAL. */
-static int accept_dontwait_works(struct ring_thread *rt)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET,
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	struct io_uring_sqe *sqe;
-	unsigned done;
-	int fd, res = -1;
-
-	fd = (int)syscall(SYS_socket, AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (syscall(SYS_bind, fd, &a, sizeof(a)) == 0 &&
-	    syscall(SYS_listen, fd, 1) == 0) {
-		sqe = ring_sqe(rt);
-		io_uring_prep_accept(sqe, fd, NULL, NULL, 0);
-		sqe->ioprio |= IORING_ACCEPT_DONTWAIT;
-		if (ring_run(rt, NULL, &res, &done) < 0)
-			res = -1;
-	}
-	syscall(SYS_close, fd);
-	return res == -EAGAIN;
-}
-
-/*
- * A NOWAIT read on an empty pipe (family AF_UNSPEC) or unix socket pair:
- * EAGAIN where the file takes RWF_NOWAIT, EOPNOTSUPP where it does not.
- */
-static int nowait_read_works(struct ring_thread *rt, int family)
-{
-	struct io_uring_sqe *sqe;
-	unsigned done;
-	int p[2], res = -1;
-	char c;
-
-	if (family == AF_UNSPEC ? syscall(SYS_pipe2, p, O_CLOEXEC) < 0 :
-	    syscall(SYS_socketpair, family, SOCK_STREAM | SOCK_CLOEXEC, 0, p) < 0)
-		return -1;
-	sqe = ring_sqe(rt);
-	io_uring_prep_read(sqe, p[0], &c, 1, (uint64_t)-1);
-	sqe->rw_flags = RWF_NOWAIT;
-	if (ring_run(rt, NULL, &res, &done) < 0)
-		res = -1;
-	syscall(SYS_close, p[0]);
-	syscall(SYS_close, p[1]);
-	return res == -EAGAIN;
-}
 
 /* For the report only: features the shim does not use yet are not tried. */
 static unsigned release_kv(const char *rel)
@@ -133,6 +72,7 @@ void shim_check_report(void)
 		return;
 	}
 	rt = ring_get(&err, &serr);
+	route_ring_notices();
 	if (!rt) {
 		out("  %s: %s -> pass-through: every call goes to libc\n",
 		    err == RING_E_PROBE ? "io_uring_register(PROBE)" :
@@ -141,11 +81,11 @@ void shim_check_report(void)
 		return;
 	}
 	dw = ring_cap_allowed(RCAP_FEATURE, RF_ACCEPT_DONTWAIT) ?
-	     accept_dontwait_works(rt) : 0;
+	     ring_probe_accept_dontwait(rt) : 0;
 	pn = ring_cap_allowed(RCAP_FEATURE, RF_PIPE_NOWAIT) ?
-	     nowait_read_works(rt, AF_UNSPEC) : 0;
+	     ring_probe_nowait_read(rt, AF_UNSPEC) : 0;
 	sn = ring_cap_allowed(RCAP_FEATURE, RF_SOCK_RW_NOWAIT) ?
-	     nowait_read_works(rt, AF_UNIX) : 0;
+	     ring_probe_nowait_read(rt, AF_UNIX) : 0;
 	ring_put(rt);
 	out("  io_uring_setup: ok, setup flags 0x%x, features 0x%x\n",
 	    ring_caps.setup_flags, ring_caps.features);
@@ -166,7 +106,7 @@ void shim_check_report(void)
 			       c->value == IORING_SETUP_ATTACH_WQ ?
 			       (c->kver <= release_kv(u.release) ?
 				"yes (by version)" : "no (by version)") :
-			       setup_works(c->value | (c->value ==
+			       ring_probe_setup(c->value | (c->value ==
 					IORING_SETUP_DEFER_TASKRUN ?
 					IORING_SETUP_SINGLE_ISSUER : 0)) ?
 			       "yes" : "no";

@@ -10,7 +10,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "ring/ring.h"
 #include "shim/real.h"
 #include "shim/shim.h"
 
@@ -126,20 +125,17 @@ void shim_set_passthrough(const char *why)
 	}
 }
 
-void shim_set_ring_mode(void)
+/* True: this call made the process's mode "ring" (the caller tells how). */
+bool shim_set_ring_mode(void)
 {
 	int expected = MODE_UNKNOWN;
 
-	if (atomic_compare_exchange_strong(&shim_mode, &expected, MODE_RING)) {
-		shim_mode_why = "ok";
-		shim_live_publish();
-		shim_live_update_mode();
-		shim_info("io_uring rings: setup flags 0x%x, features 0x%x, "
-			  "ring fd %s, route 0x%x", ring_caps.setup_flags,
-			  ring_caps.features, ring_caps.reg_ring_fd ?
-			  "registered and closed" : "kept high",
-			  shim_cfg.route);
-	}
+	if (!atomic_compare_exchange_strong(&shim_mode, &expected, MODE_RING))
+		return false;
+	shim_mode_why = "ok";
+	shim_live_publish();
+	shim_live_update_mode();
+	return true;
 }
 
 /* Loud, and final: SHIM_STRICT runs must prove that the rings were used. */

@@ -279,7 +279,7 @@ void shim_init(void);
 bool shim_ready(void);
 void shim_set_passthrough(const char *why);
 void shim_process_end(void);
-void shim_set_ring_mode(void);
+bool shim_set_ring_mode(void);
 void shim_check_report(void);
 
 /* fdtable.c */
@@ -424,6 +424,7 @@ static inline enum shim_why shim_seccomp_why(void)
 /* intercept/route.c */
 #define route_libc_mask (shim_hot.libc_mask)
 void route_init(void);
+void route_ring_notices(void);
 
 /* hooks.c: what the layers above need done at these moments, in order. */
 enum shim_hook {
