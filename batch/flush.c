@@ -356,21 +356,31 @@ void batch_flush_each(bool files_only, bool wait)
 }
 
 /*
- * Exit and exec (wait): everything goes out, after other threads' flushes.
- * Fork and spawn only try: a thread blocked in a flush may be waiting for
- * the very child about to be started to read.
+ * Every buffer (or the files') from the application's own call: never
+ * inside a handler that interrupted the shim, nor in a vfork child.
  */
-void batch_flush_all(bool wait)
+static void flush_every(bool files_only, bool wait)
 {
 	int saved = errno;
 
 	if (!batch_enabled || in_batch || shim_in_vfork)
 		return;
 	in_batch = 1;
-	batch_flush_each(false, wait);
-	batch_mine = 0;
+	batch_flush_each(files_only, wait);
+	if (!files_only)
+		batch_mine = 0;
 	in_batch = 0;
 	errno = saved;
+}
+
+/*
+ * Exit and exec (wait): everything goes out, after other threads' flushes.
+ * Fork and spawn only try: a thread blocked in a flush may be waiting for
+ * the very child about to be started to read.
+ */
+void batch_flush_all(bool wait)
+{
+	flush_every(false, wait);
 }
 
 /*
@@ -381,12 +391,5 @@ void batch_flush_all(bool wait)
  */
 void batch_flush_files(void)
 {
-	int saved = errno;
-
-	if (!batch_enabled || in_batch || shim_in_vfork)
-		return;
-	in_batch = 1;
-	batch_flush_each(true, true);
-	in_batch = 0;
-	errno = saved;
+	flush_every(true, true);
 }

@@ -15,10 +15,8 @@ SHIM_EXPORT int close(int fd)
 	int err = 0, ret;
 
 	/* Without the shim this number is not open. */
-	if (unlikely(ring_owns_fd(fd))) {
-		errno = EBADF;
-		return -1;
-	}
+	if (unlikely(ring_owns_fd(fd)))
+		return (int)sys_ret(-EBADF, 0);
 	if (unlikely(batch_enabled) && !shim_in_vfork) {
 		batch_fd_changed(fd);
 		err = batch_take_error(fd, true);
@@ -52,16 +50,25 @@ static void replaced(int newfd)
 		route_fd_forget(newfd);
 }
 
+/*
+ * dup2/dup3 onto newfd: false when oldfd is a ring's (not open, without
+ * the shim); else what is staged on newfd goes out before it is replaced.
+ */
+static bool replacing(int oldfd, int newfd)
+{
+	if (unlikely(ring_owns_fd(oldfd)))
+		return false;
+	if (unlikely(batch_enabled) && oldfd != newfd && !shim_in_vfork)
+		batch_fd_changed(newfd);
+	return true;
+}
+
 SHIM_EXPORT int dup2(int oldfd, int newfd)
 {
 	int ret;
 
-	if (unlikely(ring_owns_fd(oldfd))) {
-		errno = EBADF;
-		return -1;
-	}
-	if (unlikely(batch_enabled) && oldfd != newfd && !shim_in_vfork)
-		batch_fd_changed(newfd);
+	if (!replacing(oldfd, newfd))
+		return (int)sys_ret(-EBADF, 0);
 	ret = real.dup2(oldfd, newfd);
 	if (ret >= 0 && oldfd != newfd)
 		replaced(newfd);
@@ -72,12 +79,8 @@ SHIM_EXPORT int dup3(int oldfd, int newfd, int flags)
 {
 	int ret;
 
-	if (unlikely(ring_owns_fd(oldfd))) {
-		errno = EBADF;
-		return -1;
-	}
-	if (unlikely(batch_enabled) && oldfd != newfd && !shim_in_vfork)
-		batch_fd_changed(newfd);
+	if (!replacing(oldfd, newfd))
+		return (int)sys_ret(-EBADF, 0);
 	ret = real.dup3(oldfd, newfd, flags);
 	if (ret >= 0)
 		replaced(newfd);
@@ -99,10 +102,8 @@ SHIM_EXPORT int fcntl(int fd, int cmd, ...)
 	va_start(ap, cmd);
 	arg = va_arg(ap, unsigned long);
 	va_end(ap);
-	if (unlikely(ring_owns_fd(fd))) {
-		errno = EBADF;
-		return -1;
-	}
+	if (unlikely(ring_owns_fd(fd)))
+		return (int)sys_ret(-EBADF, 0);
 	/* O_NONBLOCK or O_APPEND may change under staged data. */
 	if (unlikely(batch_enabled) && cmd == F_SETFL && !shim_in_vfork)
 		batch_fd_changed(fd);

@@ -56,6 +56,5 @@ void shim_vfork_prepare(void)
 /* Called from vfork.S when the vfork syscall failed. */
 long shim_vfork_error(long ret)
 {
-	errno = (int)-ret;
-	return -1;
+	return sys_ret(ret, 0);
 }

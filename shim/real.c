@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "shim/real.h"
+#include "shim/shim.h"
 
 static ssize_t raw_read(int fd, void *b, size_t n)
 { return syscall(SYS_read, fd, b, n); }
@@ -120,8 +121,7 @@ static int raw_execv(const char *p, char *const *a)
 static int raw_execvpe(const char *p, char *const *a, char *const *e)
 {
 	if (!strchr(p, '/')) {
-		errno = ENOENT;
-		return -1;
+		return (int)sys_ret(-ENOENT, 0);
 	}
 	return raw_execve(p, a, e);
 }
@@ -205,8 +205,7 @@ static int raw_flock(int fd, int op)
 /* libc builds lockf on fcntl; before resolution the shim offers none. */
 static int raw_lockf(int fd, int cmd, off_t len)
 {
-	errno = ENOSYS;
-	return -1;
+	return (int)sys_ret(-ENOSYS, 0);
 }
 static void *raw_shmat(int id, const void *a, int f)
 {
@@ -286,8 +285,7 @@ static int raw_sigaction(int sig, const struct sigaction *act,
 
 	if (act) {
 		if (act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN) {
-			errno = ENOSYS;
-			return -1;
+			return (int)sys_ret(-ENOSYS, 0);
 		}
 		k.h = (void *)act->sa_handler;
 		k.flags = (unsigned long)act->sa_flags;
@@ -336,8 +334,7 @@ static int raw_posix_spawnp(pid_t *pid, const char *file,
 { return ENOSYS; }
 static int raw_system(const char *cmd)
 {
-	errno = ENOSYS;
-	return -1;
+	return (int)sys_ret(-ENOSYS, 0);
 }
 static FILE *raw_popen(const char *cmd, const char *mode)
 {
