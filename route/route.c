@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* The router: see route.h. */
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -60,15 +61,14 @@ void route_ring_notices(void)
 }
 
 /*
- * At initialisation: the options of the rings, the hooks, the batch profile, and the classes
- * SHIM_ROUTE sends to libc, per direction.
+ * At initialisation: the options of the rings, the hooks, the batch
+ * profile, and the classes SHIM_ROUTE sends to libc, per direction.
  */
 void route_init(void)
 {
 	static const enum fd_class fixed[] = { FD_FILE, FD_FILE_NOWAIT,
 					       FD_OTHER };
 	unsigned i, d;
-
 	struct ring_opts ro = {
 		.sqpoll = shim_cfg.profile == PROFILE_SQPOLL,
 		.sq_idle_ms = shim_cfg.sq_idle_ms, .sq_cpu = shim_cfg.sq_cpu,

@@ -421,7 +421,7 @@ static inline enum shim_why shim_seccomp_why(void)
 	return shim_seccomp_check();
 }
 
-/* intercept/route.c */
+/* route/route.c */
 #define route_libc_mask (shim_hot.libc_mask)
 void route_init(void);
 void route_ring_notices(void);
