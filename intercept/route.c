@@ -159,11 +159,6 @@ struct ring_thread *route_begin(enum shim_call call, int fd,
 		route_seen = seen;
 		if (unlikely(shim_mode == MODE_UNKNOWN))
 			shim_set_ring_mode();
-		if (unlikely(rt->sqpoll) && !ring_sq_admit(rt)) {
-			ring_put(rt);
-			route_skip(call, W_SQOFF);
-			return NULL;
-		}
 		/* Known only once the first ring has probed the kernel. */
 		if (likely(ring_op_supported(opcode)))
 			return rt;
@@ -171,7 +166,9 @@ struct ring_thread *route_begin(enum shim_call call, int fd,
 		route_skip(call, W_UNSUPPORTED);
 		return NULL;
 	}
-	if (err == RING_E_BUSY) {
+	if (err == RING_E_SQOFF) {
+		route_skip(call, W_SQOFF);
+	} else if (err == RING_E_BUSY) {
 		route_skip(call, W_REENTRY);
 	} else if (err == RING_E_PROBE) {
 		shim_set_passthrough(serr == EPERM ?

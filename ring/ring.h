@@ -37,14 +37,17 @@ struct ring_thread {
 	bool anchor;			/* other SQPOLL rings attach to this one */
 	_Atomic bool lost;		/* the application replaced hidden_fd */
 	struct sq_pay {			/* sqpoll: is polling paying here? */
-		bool off;		/* calls go to libc for a while */
+		bool on;		/* calls use the SQPOLL ring */
 		unsigned good;		/* good windows in a row */
-		unsigned left;		/* ops left in the window, or calls
-					   left to skip before the clock is read */
+		unsigned left;		/* on: ops left in the window; off:
+					   calls before the clock is read */
 		unsigned miss;		/* window ops that had to block */
 		unsigned skip;		/* calls skipped between clock reads */
 		uint64_t off_ns;	/* how long the current off period is */
-		uint64_t until;		/* CLOCK_MONOTONIC end of it */
+		uint64_t until;		/* CLOCK_MONOTONIC end of it, 0: the
+					   thread has made no call yet */
+		uint64_t t0, idle0;	/* first look for a free core: when,
+					   and the machine's idle ms then */
 		long nivcsw;		/* preemptions at the window's start */
 	} pay;
 	struct ring_thread *next;	/* registry, for the fork child */
@@ -91,6 +94,7 @@ enum ring_err {
 	RING_E_RETRY,		/* earlier setup failure, not retried yet */
 	RING_E_SETUP,		/* setup failed now: see *setup_errno */
 	RING_E_PROBE,		/* the op probe was refused: *setup_errno */
+	RING_E_SQOFF,		/* sqpoll: polling does not pay now */
 };
 
 /*
@@ -135,7 +139,6 @@ int ring_run(struct ring_thread *rt, const struct ring_wait *w, int *res,
  * sqpoll: false when polling is not paying on this thread (the SQ thread
  * keeps missing) and the call should go to libc instead.
  */
-bool ring_sq_admit(struct ring_thread *rt);
 
 /* Did the op run on the calling thread (signals it raised reached it)? */
 static inline bool ring_inline(const struct ring_thread *rt)
