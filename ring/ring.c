@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <fcntl.h>
 #include <pthread.h>
-#include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -9,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ring/judge.h"
 #include "ring/ring.h"
 #include "shim/shim.h"
 
@@ -18,42 +18,11 @@
 #define TAG_TIMEOUT	2
 #define TAG_CANCEL	3
 #define OWNED_MAX	65536
-/*
- * sqpoll's judge. A thread's calls use its SQPOLL ring only while polling
- * can pay, and go to libc otherwise (fallback.sq-off):
- * - A free core first. The SQ thread and the caller's spin each take a
- *   CPU; where the program's own threads (or anyone's) keep the CPUs busy
- *   they only take them from it. Before the thread's ring exists, and
- *   again at the end of each off period, the judge measures the CPUs the
- *   machine left idle (/proc/uptime's idle sum) over SQ_LOOK_NS and lets
- *   the thread poll only if at least SQ_FREE_PERMILLE of a CPU was idle
- *   and its affinity allows two CPUs. So a process that never finds a
- *   free core never starts an SQ thread, and a short one never looks.
- * - Then completions in time. Once more than SQ_MISS_MAX ops of a window
- *   of SQ_WINDOW have had to block for their completion (the SQ thread was
- *   not running, and each such op waited for it to be scheduled), or the
- *   thread was preempted more than SQ_PREEMPT_MAX times in the window (the
- *   spinning is what the program's threads waited behind), the thread is
- *   off for SQ_OFF_MIN_NS, doubled after each window that fails again, up
- *   to SQ_OFF_MAX_NS; SQ_GOOD_WINDOWS good windows in a row reset it.
- *   While nothing is submitted the SQ thread sleeps after SHIM_SQ_IDLE_MS.
- */
-#define SQ_WINDOW	32
-#define SQ_MISS_MAX	2
-#define SQ_GOOD_WINDOWS	4
-#define SQ_PREEMPT_MAX	2
-#define SQ_OFF_MIN_NS	(10 * 1000000ull)
-#define SQ_OFF_MAX_NS	(1000 * 1000000ull)
-#define SQ_LOOK_NS	(50 * 1000000ull)
-#define SQ_FREE_PERMILLE 800
-#define SQ_SKIP_MIN	64	/* calls between clock reads while off */
-#define SQ_SKIP_MAX	(1u << 20)
 /* ring_create() result for a refused probe: this minus the errno. */
 #define RING_PROBE_FAILED	(-10000)
 
 struct ring_caps ring_caps;
 
-static bool sq_admit(struct ring_thread *rt);
 
 static __thread struct ring_thread tls_ring;
 static pthread_key_t ring_key;
@@ -361,8 +330,10 @@ static int sqpoll_create(struct ring_thread *rt, struct io_uring_params *p)
 		}
 	}
 	pthread_mutex_unlock(&registry_lock);
-	if (ret == 0)
+	if (ret == 0) {
 		rt->sqpoll = true;
+		sq_ring_made(&rt->pay);
+	}
 	return ret;
 }
 
@@ -456,7 +427,9 @@ struct ring_thread *ring_get(int *err, int *setup_errno)
 		*err = RING_E_EXITING;
 		goto out;
 	}
-	if (unlikely(shim_cfg.profile == PROFILE_SQPOLL) && !sq_admit(rt)) {
+	if (unlikely(shim_cfg.profile == PROFILE_SQPOLL) && shim_cfg.sq_adapt &&
+	    !atomic_load_explicit(&sqpoll_refused, memory_order_relaxed) &&
+	    rt->pay.state != SQ_ON && !sq_admit(&rt->pay)) {
 		*err = RING_E_SQOFF;
 		goto out;
 	}
@@ -539,179 +512,6 @@ static int submit_and_wait(struct ring_thread *rt)
 	return io_uring_submit_and_wait(&rt->uring, 1);
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* Calls that may pass before the judge reads the clock again. */
-static void sq_wait_calls(struct sq_pay *p, uint64_t until)
-{
-	p->until = until;
-	p->skip = SQ_SKIP_MIN;
-	p->left = p->skip;
-}
-
-static void sq_go_off(struct sq_pay *p)
-{
-	p->off_ns = p->off_ns ?
-		(p->off_ns * 2 > SQ_OFF_MAX_NS ? SQ_OFF_MAX_NS : p->off_ns * 2) :
-		SQ_OFF_MIN_NS;
-	p->on = false;
-	p->good = 0;
-	p->idle0 = 0;
-	sq_wait_calls(p, now_ns() + p->off_ns);
-}
-
-/* Involuntary context switches of this thread so far. */
-static long thread_preemptions(void)
-{
-	struct rusage ru;
-
-	if (syscall(SYS_getrusage, RUSAGE_THREAD, &ru) < 0)
-		return 0;
-	return ru.ru_nivcsw;
-}
-
-/* The machine's idle CPU time so far, in ms (/proc/uptime), or 0. */
-static uint64_t idle_ms(void)
-{
-	char buf[64], *c;
-	uint64_t ms = 0;
-	bool frac = false;
-	int fd, digits = 0;
-	long n;
-
-	fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/uptime",
-			  O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = syscall(SYS_read, fd, buf, sizeof(buf) - 1);
-	syscall(SYS_close, fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	c = strchr(buf, ' ');	/* "uptime idle": the second field */
-	if (!c)
-		return 0;
-	for (c++; *c && *c != '\n' && digits < 3; c++) {
-		if (*c == '.')
-			frac = true;
-		else if (*c >= '0' && *c <= '9') {
-			ms = ms * 10 + (uint64_t)(*c - '0');
-			digits += frac;
-		}
-	}
-	for (; digits < 3; digits++)
-		ms *= 10;
-	return ms;
-}
-
-static bool two_cpus_allowed(void)
-{
-	cpu_set_t set;
-
-	if (syscall(SYS_sched_getaffinity, 0, sizeof(set), &set) < 0)
-		return false;
-	return CPU_COUNT(&set) >= 2;
-}
-
-/*
- * The thread is off: is a core free now? Two looks SQ_LOOK_NS apart, the
- * first when the off period ends. True: start (or resume) polling.
- */
-static bool sq_look(struct sq_pay *p, uint64_t t)
-{
-	uint64_t idle = idle_ms();
-
-	if (!p->idle0 || !idle || idle < p->idle0) {
-		p->idle0 = idle;
-		p->t0 = t;
-		sq_wait_calls(p, t + SQ_LOOK_NS);
-		return false;
-	}
-	/* Idle ms over wall ms, in thousandths of a CPU. */
-	if ((idle - p->idle0) * 1000000000ull <
-	    (uint64_t)SQ_FREE_PERMILLE * (t - p->t0) || !two_cpus_allowed()) {
-		p->idle0 = idle;
-		p->t0 = t;
-		sq_wait_calls(p, t + (p->off_ns > SQ_LOOK_NS ? p->off_ns :
-				      SQ_LOOK_NS));
-		return false;
-	}
-	return true;
-}
-
-/* One op's verdict: its completion came while the caller spun, or not. */
-static void sq_account(struct ring_thread *rt, bool hit)
-{
-	struct sq_pay *p = &rt->pay;
-	long n;
-
-	if (!shim_cfg.sq_adapt)
-		return;
-	if (!hit && ++p->miss > SQ_MISS_MAX) {
-		sq_go_off(p);
-		return;
-	}
-	if (--p->left)
-		return;
-	n = thread_preemptions();
-	if (n - p->nivcsw > SQ_PREEMPT_MAX) {
-		sq_go_off(p);
-		return;
-	}
-	p->nivcsw = n;
-	if (++p->good >= SQ_GOOD_WINDOWS)
-		p->off_ns = 0;
-	p->miss = 0;
-	p->left = SQ_WINDOW;
-}
-
-/*
- * sqpoll: may this call use the thread's SQPOLL ring (made on the first
- * call that may)? Counting calls, not time, keeps the clock off the path
- * of the calls it refuses.
- */
-static bool sq_admit(struct ring_thread *rt)
-{
-	struct sq_pay *p = &rt->pay;
-	uint64_t t;
-
-	if (likely(p->on))
-		return true;
-	if (!shim_cfg.sq_adapt || atomic_load(&sqpoll_refused)) {
-		p->on = true;
-		return true;
-	}
-	if (p->left > 1) {
-		p->left--;
-		return false;
-	}
-	t = now_ns();
-	if (!p->until) {		/* the thread's first call */
-		sq_wait_calls(p, t + SQ_LOOK_NS);
-		return false;
-	}
-	if (t < p->until) {
-		if (p->skip < SQ_SKIP_MAX)
-			p->skip *= 2;
-		p->left = p->skip;
-		return false;
-	}
-	if (!sq_look(p, t))
-		return false;
-	p->on = true;
-	p->idle0 = 0;
-	p->miss = 0;
-	p->left = SQ_WINDOW;
-	p->nivcsw = thread_preemptions();
-	return true;
-}
-
 /*
  * An SQE whose SQ thread has set NEED_WAKEUP and taken nothing for this
  * long is not going to be taken: the thread looks at the rings once more
@@ -786,7 +586,8 @@ static int sqpoll_submit(struct ring_thread *rt, int nr)
 		       now_ns() < deadline)
 			__builtin_ia32_pause();
 	}
-	sq_account(rt, hit);
+	if (shim_cfg.sq_adapt)
+		sq_account(&rt->pay, hit);
 	return nr;
 }
 

@@ -36,18 +36,22 @@ struct ring_thread {
 	bool sqpoll;			/* ops run on the kernel's SQ thread */
 	bool anchor;			/* other SQPOLL rings attach to this one */
 	_Atomic bool lost;		/* the application replaced hidden_fd */
-	struct sq_pay {			/* sqpoll: is polling paying here? */
-		bool on;		/* calls use the SQPOLL ring */
+	struct sq_pay {			/* sqpoll: is polling paying here?
+					   (ring/judge.c) */
+		int state;		/* off, trial (libc, ring) or on */
+		bool fresh;		/* the ring trial made the ring */
 		unsigned good;		/* good windows in a row */
-		unsigned left;		/* on: ops left in the window; off:
-					   calls before the clock is read */
+		unsigned left;		/* calls left in the window or trial,
+					   or before the clock is read */
 		unsigned miss;		/* window ops that had to block */
 		unsigned skip;		/* calls skipped between clock reads */
-		uint64_t off_ns;	/* how long the current off period is */
-		uint64_t until;		/* CLOCK_MONOTONIC end of it, 0: the
-					   thread has made no call yet */
-		uint64_t t0, idle0;	/* first look for a free core: when,
-					   and the machine's idle ms then */
+		uint64_t off_ns;	/* the current off period */
+		uint64_t on_ns;		/* the current on period */
+		uint64_t until;		/* CLOCK_MONOTONIC end of the period;
+					   0: the thread made no call yet */
+		uint64_t t0;		/* start of the trial or free look */
+		uint64_t idle0;		/* the machine's idle ms at the look */
+		uint64_t libc_ns;	/* the libc trial's time */
 		long nivcsw;		/* preemptions at the window's start */
 	} pay;
 	struct ring_thread *next;	/* registry, for the fork child */
