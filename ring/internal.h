@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 
+#include "ring/judge.h"
 #include "ring/ring.h"
 
 #define RING_LIKELY(x)	 __builtin_expect(!!(x), 1)
@@ -44,10 +45,5 @@ int ring_hide_fd_high(struct io_uring *r);
 int ring_reserve_fd_high(void);
 int ring_take_fd_high(struct io_uring *r, int slot);
 void ring_release_fd_high(int slot);
-
-/* sqpoll.c: is polling paying on this thread? */
-uint64_t ring_now_ns(void);
-void ring_sq_reset(struct sq_pay *p);
-void ring_sq_account(struct ring_thread *rt, bool hit);
 
 #endif

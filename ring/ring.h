@@ -61,15 +61,22 @@ struct ring_thread {
 	bool sqpoll;			/* ops run on the kernel's SQ thread */
 	bool anchor;			/* other SQPOLL rings attach to this one */
 	_Atomic bool lost;		/* the application replaced hidden_fd */
-	struct sq_pay {			/* sqpoll: is polling paying here? */
-		bool off;		/* calls go to libc for a while */
+	struct sq_pay {			/* sqpoll: is polling paying here?
+					   (ring/judge.c) */
+		int state;		/* off, trial (libc, ring) or on */
+		bool fresh;		/* the ring trial made the ring */
 		unsigned good;		/* good windows in a row */
-		unsigned left;		/* ops left in the window, or calls
-					   left to skip before the clock is read */
+		unsigned left;		/* calls left in the window or trial,
+					   or before the clock is read */
 		unsigned miss;		/* window ops that had to block */
 		unsigned skip;		/* calls skipped between clock reads */
-		uint64_t off_ns;	/* how long the current off period is */
-		uint64_t until;		/* CLOCK_MONOTONIC end of it */
+		uint64_t off_ns;	/* the current off period */
+		uint64_t on_ns;		/* the current on period */
+		uint64_t until;		/* CLOCK_MONOTONIC end of the period;
+					   0: the thread made no call yet */
+		uint64_t t0;		/* start of the trial or free look */
+		uint64_t idle0;		/* the machine's idle ms at the look */
+		uint64_t libc_ns;	/* the libc trial's time */
 		long nivcsw;		/* preemptions at the window's start */
 	} pay;
 	struct ring_thread *next;	/* registry, for the fork child */
@@ -116,6 +123,7 @@ enum ring_err {
 	RING_E_RETRY,		/* earlier setup failure, not retried yet */
 	RING_E_SETUP,		/* setup failed now: see *setup_errno */
 	RING_E_PROBE,		/* the op probe was refused: *setup_errno */
+	RING_E_SQOFF,		/* sqpoll: polling does not pay now */
 	RING_W_NEW,
 };
 
@@ -148,12 +156,6 @@ static inline struct io_uring_sqe *ring_sqe(struct ring_thread *rt)
  * ran and the caller may use libc instead.
  */
 int ring_run(struct ring_thread *rt, int *res);
-
-/*
- * sqpoll: false when polling is not paying on this thread (the SQ thread
- * keeps missing) and the call should go to libc instead.
- */
-bool ring_sq_admit(struct ring_thread *rt);
 
 /* Did the op run on the calling thread (signals it raised reached it)? */
 static inline bool ring_inline(const struct ring_thread *rt)

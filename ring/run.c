@@ -49,7 +49,7 @@ static bool sq_fate(struct ring_thread *rt)
 		if (io_uring_peek_cqe(r, &cqe) == 0)
 			return true;
 		if (IO_URING_READ_ONCE(*r->sq.khead) != r->sq.sqe_tail) {
-			t = ring_now_ns();
+			t = now_ns();
 			if (!(IO_URING_READ_ONCE(*r->sq.kflags) &
 			      IORING_SQ_NEED_WAKEUP))
 				asleep = 0;
@@ -92,12 +92,13 @@ static int sqpoll_submit(struct ring_thread *rt, int nr)
 		return ret;
 	hit = io_uring_peek_cqe(r, &cqe) == 0;
 	if (!hit && ring_opt.spin_us) {
-		deadline = ring_now_ns() + ring_opt.spin_us * 1000ull;
+		deadline = now_ns() + ring_opt.spin_us * 1000ull;
 		while (!(hit = io_uring_peek_cqe(r, &cqe) == 0) &&
-		       ring_now_ns() < deadline)
+		       now_ns() < deadline)
 			__builtin_ia32_pause();
 	}
-	ring_sq_account(rt, hit);
+	if (ring_opt.sq_adapt)
+		sq_account(&rt->pay, hit);
 	return nr;
 }
 

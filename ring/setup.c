@@ -215,8 +215,10 @@ static int sqpoll_create(struct ring_thread *rt, struct io_uring_params *p)
 		}
 	}
 	pthread_mutex_unlock(&ring_registry_lock);
-	if (ret == 0)
+	if (ret == 0) {
 		rt->sqpoll = true;
+		sq_ring_made(&rt->pay);
+	}
 	return ret;
 }
 
@@ -229,7 +231,6 @@ static int ring_create(struct ring_thread *rt)
 	rt->hidden_fd = -1;
 	rt->sqpoll = false;
 	rt->anchor = false;
-	ring_sq_reset(&rt->pay);
 	atomic_store(&rt->lost, false);
 	if (ring_opt.sqpoll && !atomic_load(&sqpoll_refused)) {
 		ret = sqpoll_create(rt, &p);
@@ -319,6 +320,12 @@ struct ring_thread *ring_get(int *err, int *setup_errno)
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	if (RING_UNLIKELY(atomic_load_explicit(&rings_banned, memory_order_relaxed))) {
 		*err = RING_E_EXITING;
+		goto out;
+	}
+	if (RING_UNLIKELY(ring_opt.sqpoll) && ring_opt.sq_adapt &&
+	    !atomic_load_explicit(&sqpoll_refused, memory_order_relaxed) &&
+	    rt->pay.state != SQ_ON && !sq_admit(&rt->pay)) {
+		*err = RING_E_SQOFF;
 		goto out;
 	}
 	if (RING_LIKELY(rt->state == RT_READY)) {

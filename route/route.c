@@ -251,17 +251,12 @@ struct ring_thread *route_begin(struct route_op *op)
 	/* A pending cancellation acts at entry, as in libc's own call. */
 	pthread_testcancel();
 	rt = ring_get(&err, &serr);
-	if (unlikely(err))
+	if (unlikely(err) && err != RING_E_SQOFF)
 		route_ring_notices();	/* a ring made now, or none */
 	if (likely(rt)) {
 		route_seen = seen;
 		if (unlikely(shim_mode == MODE_UNKNOWN))
 			ring_mode();
-		if (unlikely(rt->sqpoll) && !ring_sq_admit(rt)) {
-			ring_put(rt);
-			route_skip(call, W_SQOFF);
-			return NULL;
-		}
 		/* Known only once the first ring has probed the kernel. */
 		if (likely(ring_op_supported(op->opcode))) {
 			op->inline_op = ring_inline(rt);
@@ -271,7 +266,9 @@ struct ring_thread *route_begin(struct route_op *op)
 		route_skip(call, W_UNSUPPORTED);
 		return NULL;
 	}
-	if (err == RING_E_BUSY) {
+	if (err == RING_E_SQOFF) {
+		route_skip(call, W_SQOFF);
+	} else if (err == RING_E_BUSY) {
 		route_skip(call, W_REENTRY);
 	} else if (err == RING_E_PROBE) {
 		shim_set_passthrough(serr == EPERM ?

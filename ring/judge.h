@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sqpoll's judge (ring/judge.c): whether a thread's calls use its SQPOLL
+ * ring or libc. Private to ring/.
+ */
+#ifndef SHIM_RING_JUDGE_H
+#define SHIM_RING_JUDGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "ring/ring.h"
+
+static inline uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+enum { SQ_OFF, SQ_TRY_LIBC, SQ_TRY_RING, SQ_ON };	/* sq_pay.state */
+
+/* Not on: may this call use the thread's SQPOLL ring (made if need be)? */
+bool sq_admit(struct sq_pay *p);
+/* One SQPOLL op's completion came within the caller's spin, or not. */
+void sq_account(struct sq_pay *p, bool hit);
+/* The thread's SQPOLL ring was just made. */
+void sq_ring_made(struct sq_pay *p);
+
+#endif
