@@ -399,7 +399,24 @@ struct shim_real real = {
 					 __ATOMIC_RELEASE);		\
 	} while (0);
 
+struct shim_real_stdio real_stdio;
+
+void *shim_real_lazy(void **slot, const char *name)
+{
+	void *p = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+
+	if (__builtin_expect(!p, 0)) {
+		p = dlsym(RTLD_NEXT, name);
+		__atomic_store_n(slot, p, __ATOMIC_RELEASE);
+	}
+	return p;
+}
+
+#define SHIM_REAL_STDIO_RESOLVE(ret, name, args)			\
+	shim_real_lazy((void **)&real_stdio.name, #name);
+
 void shim_real_resolve(void)
 {
 	SHIM_REAL_FUNCS(SHIM_REAL_RESOLVE)
+	SHIM_REAL_STDIO(SHIM_REAL_STDIO_RESOLVE)
 }

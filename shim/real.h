@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
@@ -154,6 +155,45 @@ struct shim_real {
 #undef SHIM_REAL_MEMBER
 
 extern struct shim_real real;
+
+/*
+ * stdio: no raw stand-in can do their work, so these are resolved at
+ * start-up or, called before it, at their first call (REAL_STDIO).
+ */
+#define SHIM_REAL_STDIO(X)						\
+	X(int, fflush, (FILE *))					\
+	X(int, fflush_unlocked, (FILE *))				\
+	X(int, fclose, (FILE *))					\
+	X(size_t, fwrite, (const void *, size_t, size_t, FILE *))	\
+	X(size_t, fwrite_unlocked, (const void *, size_t, size_t, FILE *)) \
+	X(int, fputs, (const char *, FILE *))				\
+	X(int, fputs_unlocked, (const char *, FILE *))			\
+	X(int, puts, (const char *))					\
+	X(int, fputc, (int, FILE *))					\
+	X(int, fputc_unlocked, (int, FILE *))				\
+	X(int, putc, (int, FILE *))					\
+	X(int, putc_unlocked, (int, FILE *))				\
+	X(int, _IO_putc, (int, FILE *))					\
+	X(int, putchar, (int))						\
+	X(int, putchar_unlocked, (int))					\
+	X(int, __overflow, (FILE *, int))				\
+	X(int, vfprintf, (FILE *, const char *, va_list))		\
+	X(int, vdprintf, (int, const char *, va_list))			\
+	X(int, __vfprintf_chk, (FILE *, int, const char *, va_list))	\
+	X(int, __vdprintf_chk, (int, int, const char *, va_list))
+
+#define SHIM_REAL_MEMBER(ret, name, args) ret (*name) args;
+struct shim_real_stdio {
+	SHIM_REAL_STDIO(SHIM_REAL_MEMBER)
+};
+#undef SHIM_REAL_MEMBER
+
+extern struct shim_real_stdio real_stdio;
+
+void *shim_real_lazy(void **slot, const char *name);
+#define REAL_STDIO(name)						\
+	((__typeof(real_stdio.name))shim_real_lazy((void **)&real_stdio.name, \
+						   #name))
 
 void shim_real_resolve(void);
 

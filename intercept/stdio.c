@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stdio under the batch profile. A stream writes with glibc's internal
+ * write, which the shim never sees, so its output could overtake what the
+ * program staged with write(2) on the same fd (or, at an offset, land
+ * under it in a file). Each stdio entry point that may write or flush
+ * therefore first sends what is staged on its stream's fd, and what this
+ * thread staged elsewhere, as for any write that goes the exact way. The
+ * inline putc_unlocked family reaches the kernel only through __overflow.
+ * Without batch each costs one load and a branch.
+ */
+/* No extern inlines of <stdio.h>'s (putc_unlocked...): this file defines them. */
+#ifndef __NO_INLINE__
+#define __NO_INLINE__ 1
+#endif
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "batch/batch.h"
+#include "shim/real.h"
+
+/* <stdio.h> may make macros or inlines of these: the symbols are meant. */
+#undef fwrite_unlocked
+#undef fputc_unlocked
+#undef putc
+#undef putc_unlocked
+#undef putchar_unlocked
+
+/* NOLINTBEGIN(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp): glibc's names */
+static inline void stdio_barrier(FILE *f)
+{
+	if (unlikely(batch_enabled)) {
+		if (!f)
+			batch_flush_all(true);	/* fflush(NULL): every stream */
+		else if (f->_fileno >= 0)	/* not fmemopen & co. */
+			batch_before_write(f->_fileno);
+	}
+}
+
+SHIM_EXPORT int fflush(FILE *f)
+{ stdio_barrier(f); return REAL_STDIO(fflush)(f); }
+SHIM_EXPORT int fflush_unlocked(FILE *f)
+{ stdio_barrier(f); return REAL_STDIO(fflush_unlocked)(f); }
+SHIM_EXPORT int fclose(FILE *f)
+{ stdio_barrier(f); return REAL_STDIO(fclose)(f); }
+SHIM_EXPORT size_t fwrite(const void *p, size_t size, size_t n, FILE *f)
+{ stdio_barrier(f); return REAL_STDIO(fwrite)(p, size, n, f); }
+SHIM_EXPORT size_t fwrite_unlocked(const void *p, size_t size, size_t n,
+				   FILE *f)
+{ stdio_barrier(f); return REAL_STDIO(fwrite_unlocked)(p, size, n, f); }
+SHIM_EXPORT int fputs(const char *s, FILE *f)
+{ stdio_barrier(f); return REAL_STDIO(fputs)(s, f); }
+SHIM_EXPORT int fputs_unlocked(const char *s, FILE *f)
+{ stdio_barrier(f); return REAL_STDIO(fputs_unlocked)(s, f); }
+SHIM_EXPORT int puts(const char *s)
+{ stdio_barrier(stdout); return REAL_STDIO(puts)(s); }
+SHIM_EXPORT int fputc(int c, FILE *f)
+{ stdio_barrier(f); return REAL_STDIO(fputc)(c, f); }
+SHIM_EXPORT int fputc_unlocked(int c, FILE *f)
+{ stdio_barrier(f); return REAL_STDIO(fputc_unlocked)(c, f); }
+SHIM_EXPORT int putc(int c, FILE *f)
+{ stdio_barrier(f); return REAL_STDIO(putc)(c, f); }
+SHIM_EXPORT int putc_unlocked(int c, FILE *f)
+{ stdio_barrier(f); return REAL_STDIO(putc_unlocked)(c, f); }
+SHIM_EXPORT int _IO_putc(int c, FILE *f)
+{ stdio_barrier(f); return REAL_STDIO(_IO_putc)(c, f); }
+SHIM_EXPORT int putchar(int c)
+{ stdio_barrier(stdout); return REAL_STDIO(putchar)(c); }
+SHIM_EXPORT int putchar_unlocked(int c)
+{ stdio_barrier(stdout); return REAL_STDIO(putchar_unlocked)(c); }
+SHIM_EXPORT int __overflow(FILE *f, int c)
+{ stdio_barrier(f); return REAL_STDIO(__overflow)(f, c); }
+
+SHIM_EXPORT int vfprintf(FILE *f, const char *fmt, va_list ap)
+{ stdio_barrier(f); return REAL_STDIO(vfprintf)(f, fmt, ap); }
+SHIM_EXPORT int vprintf(const char *fmt, va_list ap)
+{ return vfprintf(stdout, fmt, ap); }
+SHIM_EXPORT int vdprintf(int fd, const char *fmt, va_list ap)
+{ batch_before_write(fd); return REAL_STDIO(vdprintf)(fd, fmt, ap); }
+SHIM_EXPORT int __vfprintf_chk(FILE *f, int flag, const char *fmt, va_list ap)
+{ stdio_barrier(f); return REAL_STDIO(__vfprintf_chk)(f, flag, fmt, ap); }
+SHIM_EXPORT int __vprintf_chk(int flag, const char *fmt, va_list ap)
+{ return __vfprintf_chk(stdout, flag, fmt, ap); }
+SHIM_EXPORT int __vdprintf_chk(int fd, int flag, const char *fmt, va_list ap)
+{ batch_before_write(fd); return REAL_STDIO(__vdprintf_chk)(fd, flag, fmt, ap); }
+
+/* The variadic forms: glibc's own are these same v-calls. */
+#define VA_CALL(call)							\
+	({ va_list ap; int r; va_start(ap, fmt); r = call; va_end(ap); r; })
+
+SHIM_EXPORT int printf(const char *fmt, ...)
+{ return VA_CALL(vfprintf(stdout, fmt, ap)); }
+SHIM_EXPORT int fprintf(FILE *f, const char *fmt, ...)
+{ return VA_CALL(vfprintf(f, fmt, ap)); }
+SHIM_EXPORT int dprintf(int fd, const char *fmt, ...)
+{ return VA_CALL(vdprintf(fd, fmt, ap)); }
+SHIM_EXPORT int __printf_chk(int flag, const char *fmt, ...)
+{ return VA_CALL(__vfprintf_chk(stdout, flag, fmt, ap)); }
+SHIM_EXPORT int __fprintf_chk(FILE *f, int flag, const char *fmt, ...)
+{ return VA_CALL(__vfprintf_chk(f, flag, fmt, ap)); }
+SHIM_EXPORT int __dprintf_chk(int fd, int flag, const char *fmt, ...)
+{ return VA_CALL(__vdprintf_chk(fd, flag, fmt, ap)); }
+/* NOLINTEND(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
