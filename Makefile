@@ -60,7 +60,7 @@ $(BUILD)/tests-asan/%: tests/c/%.c $(wildcard tests/c/*.h)
 	$(CC) $(TEST_CFLAGS) -fsanitize=address,undefined -fno-omit-frame-pointer -o $@ $< -lm
 
 check-exports: $(BUILD)/libshim.so
-	@scripts/check-exports $(BUILD)/libshim.so $(SHIM_MAP)
+	@scripts/check-exports $(BUILD)/libshim.so $(SHIM_MAP) $(SHIM_OBJS)
 
 # shellcheck, cppcheck, clang-tidy (.clang-tidy) and the man pages.
 lint:
