@@ -1,39 +1,44 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sqpoll's judge. A thread's calls use its SQPOLL ring only while that is
- * measured to pay, and go to libc otherwise (fallback.sq-off):
+ * The judge: a thread's calls use its ring only while that is measured to
+ * pay, and go to libc otherwise (fallback.sq-off under sqpoll,
+ * fallback.cheaper under batch). One op alone on a ring costs more than
+ * its syscall; what pays is an SQ thread with a core of its own, or work
+ * the ring batches.
  *
- * - A free core first. The SQ thread and the caller's spin each take a
- *   CPU; where the program's own threads (or anyone's) keep the CPUs busy
- *   they only take them from it. Before it tries the ring, the judge
- *   measures the CPU time the machine left idle (/proc/uptime's idle sum)
- *   over SQ_LOOK_NS, and goes on only if SQ_FREE_PERMILLE of a CPU was
- *   idle and the thread's affinity allows two CPUs. So a process that
- *   never finds a core free never starts an SQ thread, and one that ends
- *   within SQ_LOOK_NS never looks.
+ * - sqpoll, a free core first. The SQ thread and the caller's spin each
+ *   take a CPU; where the program's own threads (or anyone's) keep the
+ *   CPUs busy they only take them from it. Before it tries the ring, the
+ *   judge measures the CPU time the machine left idle (/proc/uptime's idle
+ *   sum) over SQ_LOOK_NS, and goes on only if SQ_FREE_PERMILLE of a CPU
+ *   was idle and the thread's affinity allows two CPUs. So a process that
+ *   never finds a core free never starts an SQ thread.
  * - Then a trial, the program's own pace being the measure: SQ_TRIAL
  *   calls in libc, then SQ_TRIAL calls on the ring, each timed from the
  *   first call to the one after the last. Only a ring trial at least
- *   SQ_WIN_PERMILLE as fast as the libc trial turns polling on. An op
+ *   SQ_WIN_PERMILLE as fast as the libc trial turns the ring on. An op
  *   served at once is served cheaper by its syscall, so a file copy finds
  *   libc faster; a request/response loop whose syscalls sleep and wake
- *   finds the ring faster. The trial in which the ring is made does not
- *   count: the SQ thread's start is paid once.
- * - While on, completions in time. Once more than SQ_MISS_MAX ops of a
+ *   finds an SQ thread faster. The trial in which the ring is made does
+ *   not count: the ring's start is paid once. A thread's first look or
+ *   trial comes SQ_LOOK_NS after its first call: one that ends sooner
+ *   never pays for either.
+ * - While on: after SQ_ON_NS (doubled after each trial won, up to
+ *   SQ_ON_MAX_NS) a new trial says whether the ring still pays. Under
+ *   sqpoll, also completions in time: once more than SQ_MISS_MAX ops of a
  *   window of SQ_WINDOW have had to block for their completion (the SQ
  *   thread was not running, and each such op waited for it to be
  *   scheduled), or the thread was preempted more than SQ_PREEMPT_MAX
  *   times in the window (the spinning is what the program's threads
- *   waited behind), polling is off. And after SQ_ON_NS (doubled after each
- *   trial won, up to SQ_ON_MAX_NS) a new trial says whether it still pays.
+ *   waited behind), the ring is off.
  * - Off periods start at SQ_OFF_MIN_NS and double after each failed look,
  *   trial or window, up to SQ_OFF_MAX_NS; SQ_GOOD_WINDOWS good windows in a
- *   row reset them. While nothing is submitted the SQ thread sleeps after
+ *   row reset them. While nothing is submitted an SQ thread sleeps after
  *   SHIM_SQ_IDLE_MS, and the cores are the program's.
  *
- * Counting calls, not time, keeps the clock off the path of the calls it
- * sends to libc: it is read every SQ_SKIP_MIN or more calls (a doubling
- * count) while off.
+ * Counting calls, not time, keeps the clock off the path: it is read every
+ * SQ_SKIP_MIN or more calls (a doubling count) while off, every
+ * SQ_ON_CHECK calls while on.
  */
 #include <fcntl.h>
 #include <sched.h>
@@ -59,10 +64,11 @@
 #define SQ_TRIAL	512
 #define SQ_WIN_PERMILLE	1030
 #define SQ_SKIP_MIN	64
+#define SQ_ON_CHECK	1024	/* calls on between clock reads */
 #define SQ_SKIP_MAX	(1u << 20)
 
 /* Calls that may pass before the judge reads the clock again. */
-static void wait_calls(struct sq_pay *p, uint64_t until)
+static void wait_calls(struct ring_pay *p, uint64_t until)
 {
 	p->until = until;
 	p->skip = SQ_SKIP_MIN;
@@ -74,7 +80,7 @@ static uint64_t doubled(uint64_t ns, uint64_t min, uint64_t max)
 	return !ns ? min : ns * 2 > max ? max : ns * 2;
 }
 
-static void go_off(struct sq_pay *p, uint64_t t)
+static void go_off(struct ring_pay *p, uint64_t t)
 {
 	p->off_ns = doubled(p->off_ns, SQ_OFF_MIN_NS, SQ_OFF_MAX_NS);
 	p->on_ns = 0;
@@ -141,7 +147,7 @@ static bool two_cpus_allowed(void)
  * Off, and the off period is over: is a core free? Two looks SQ_LOOK_NS
  * apart; true once the second found enough idle time since the first.
  */
-static bool core_free(struct sq_pay *p, uint64_t t)
+static bool core_free(struct ring_pay *p, uint64_t t)
 {
 	uint64_t idle = idle_ms();
 	bool first = !p->idle0 || !idle || idle < p->idle0;
@@ -158,7 +164,7 @@ static bool core_free(struct sq_pay *p, uint64_t t)
 	return false;
 }
 
-static void start_trial(struct sq_pay *p, int state, uint64_t t)
+static void start_trial(struct ring_pay *p, int state, uint64_t t)
 {
 	p->state = state;
 	p->left = SQ_TRIAL;
@@ -166,7 +172,7 @@ static void start_trial(struct sq_pay *p, int state, uint64_t t)
 }
 
 /* The last call of a trial has returned and the next one starts now. */
-static void end_trial(struct sq_pay *p, uint64_t t)
+static void end_trial(struct ring_pay *p, uint64_t t)
 {
 	uint64_t took = t - p->t0;
 
@@ -187,15 +193,24 @@ static void end_trial(struct sq_pay *p, uint64_t t)
 	p->on_ns = doubled(p->on_ns, SQ_ON_NS, SQ_ON_MAX_NS);
 	p->until = t + p->on_ns;
 	p->state = SQ_ON;
+	p->on_left = SQ_ON_CHECK;
 	p->miss = 0;
 	p->left = SQ_WINDOW;
 	p->nivcsw = thread_preemptions();
 }
 
-bool sq_admit(struct sq_pay *p)
+bool judge_admit(struct ring_pay *p, bool core)
 {
 	uint64_t t;
 
+	if (p->state == SQ_ON) {	/* on_left ran out: is the period over? */
+		p->on_left = SQ_ON_CHECK;
+		t = now_ns();
+		if (t < p->until)
+			return true;
+		start_trial(p, SQ_TRY_LIBC, t);
+		return false;
+	}
 	if (p->left > 1) {
 		p->left--;
 		return p->state == SQ_TRY_RING;
@@ -215,14 +230,14 @@ bool sq_admit(struct sq_pay *p)
 		p->left = p->skip;
 		return false;
 	}
-	if (!core_free(p, t))
+	if (core && !core_free(p, t))
 		return false;
 	p->idle0 = 0;
 	start_trial(p, SQ_TRY_LIBC, t);
 	return false;
 }
 
-void sq_account(struct sq_pay *p, bool hit)
+void judge_account(struct ring_pay *p, bool hit)
 {
 	uint64_t t;
 	long n;
@@ -241,10 +256,6 @@ void sq_account(struct sq_pay *p, bool hit)
 		go_off(p, t);
 		return;
 	}
-	if (t >= p->until) {		/* does it still pay? */
-		start_trial(p, SQ_TRY_LIBC, t);
-		return;
-	}
 	p->nivcsw = n;
 	if (++p->good >= SQ_GOOD_WINDOWS)
 		p->off_ns = 0;
@@ -252,7 +263,7 @@ void sq_account(struct sq_pay *p, bool hit)
 	p->left = SQ_WINDOW;
 }
 
-void sq_ring_made(struct sq_pay *p)
+void judge_ring_made(struct ring_pay *p)
 {
 	p->fresh = true;
 }

@@ -22,11 +22,14 @@ static inline uint64_t now_ns(void)
 
 enum { SQ_OFF, SQ_TRY_LIBC, SQ_TRY_RING, SQ_ON };	/* sq_pay.state */
 
-/* Not on: may this call use the thread's SQPOLL ring (made if need be)? */
-bool sq_admit(struct sq_pay *p);
+/*
+ * Not on: may this call use the thread's ring (made if need be)? CORE:
+ * an SQPOLL ring, which pays only with a free core.
+ */
+bool judge_admit(struct ring_pay *p, bool core);
 /* One SQPOLL op's completion came within the caller's spin, or not. */
-void sq_account(struct sq_pay *p, bool hit);
+void judge_account(struct ring_pay *p, bool hit);
 /* The thread's SQPOLL ring was just made. */
-void sq_ring_made(struct sq_pay *p);
+void judge_ring_made(struct ring_pay *p);
 
 #endif

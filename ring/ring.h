@@ -36,7 +36,7 @@ struct ring_opts {
 	unsigned sq_idle_ms;	/* its idle time before it sleeps */
 	int sq_cpu;		/* its CPU, -1: any */
 	unsigned spin_us;	/* sqpoll: how long to spin for a completion */
-	bool sq_adapt;		/* sqpoll: poll only while it pays */
+	bool adapt;		/* use the ring only while it pays (judge.c) */
 	void (*count)(enum ring_counter c);
 };
 
@@ -61,7 +61,7 @@ struct ring_thread {
 	bool sqpoll;			/* ops run on the kernel's SQ thread */
 	bool anchor;			/* other SQPOLL rings attach to this one */
 	_Atomic bool lost;		/* the application replaced hidden_fd */
-	struct sq_pay {			/* sqpoll: is polling paying here?
+	struct ring_pay {		/* is the ring paying here?
 					   (ring/judge.c) */
 		int state;		/* off, trial (libc, ring) or on */
 		bool fresh;		/* the ring trial made the ring */
@@ -70,6 +70,7 @@ struct ring_thread {
 					   or before the clock is read */
 		unsigned miss;		/* window ops that had to block */
 		unsigned skip;		/* calls skipped between clock reads */
+		unsigned on_left;	/* on: calls before the clock is read */
 		uint64_t off_ns;	/* the current off period */
 		uint64_t on_ns;		/* the current on period */
 		uint64_t until;		/* CLOCK_MONOTONIC end of the period;
@@ -123,7 +124,7 @@ enum ring_err {
 	RING_E_RETRY,		/* earlier setup failure, not retried yet */
 	RING_E_SETUP,		/* setup failed now: see *setup_errno */
 	RING_E_PROBE,		/* the op probe was refused: *setup_errno */
-	RING_E_SQOFF,		/* sqpoll: polling does not pay now */
+	RING_E_JUDGED,		/* the ring does not pay now: libc (judge.c) */
 	RING_W_NEW,
 };
 

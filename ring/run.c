@@ -97,8 +97,8 @@ static int sqpoll_submit(struct ring_thread *rt, int nr)
 		       now_ns() < deadline)
 			__builtin_ia32_pause();
 	}
-	if (ring_opt.sq_adapt)
-		sq_account(&rt->pay, hit);
+	if (ring_opt.adapt)
+		judge_account(&rt->pay, hit);
 	return nr;
 }
 

@@ -215,10 +215,8 @@ static int sqpoll_create(struct ring_thread *rt, struct io_uring_params *p)
 		}
 	}
 	pthread_mutex_unlock(&ring_registry_lock);
-	if (ret == 0) {
+	if (ret == 0)
 		rt->sqpoll = true;
-		sq_ring_made(&rt->pay);
-	}
 	return ret;
 }
 
@@ -273,6 +271,7 @@ created:
 	}
 	if (rt->anchor) {
 		atomic_store(&caps_known, true);
+		judge_ring_made(&rt->pay);
 		return 0;
 	}
 	/*
@@ -293,6 +292,7 @@ created:
 		rt->hidden_fd = ret;
 	}
 	atomic_store(&caps_known, true);
+	judge_ring_made(&rt->pay);
 	return 0;
 }
 
@@ -322,10 +322,12 @@ struct ring_thread *ring_get(int *err, int *setup_errno)
 		*err = RING_E_EXITING;
 		goto out;
 	}
-	if (RING_UNLIKELY(ring_opt.sqpoll) && ring_opt.sq_adapt &&
-	    !atomic_load_explicit(&sqpoll_refused, memory_order_relaxed) &&
-	    rt->pay.state != SQ_ON && !sq_admit(&rt->pay)) {
-		*err = RING_E_SQOFF;
+	if (ring_opt.adapt &&
+	    RING_UNLIKELY(rt->pay.state != SQ_ON || !--rt->pay.on_left) &&
+	    !judge_admit(&rt->pay, ring_opt.sqpoll &&
+			 !atomic_load_explicit(&sqpoll_refused,
+					       memory_order_relaxed))) {
+		*err = RING_E_JUDGED;
 		goto out;
 	}
 	if (RING_LIKELY(rt->state == RT_READY)) {

@@ -72,7 +72,8 @@ void route_init(void)
 	struct ring_opts ro = {
 		.sqpoll = shim_cfg.profile == PROFILE_SQPOLL,
 		.sq_idle_ms = shim_cfg.sq_idle_ms, .sq_cpu = shim_cfg.sq_cpu,
-		.spin_us = shim_cfg.spin_us, .sq_adapt = shim_cfg.sq_adapt,
+		.spin_us = shim_cfg.spin_us, .adapt = shim_cfg.adapt &&
+			 shim_cfg.profile != PROFILE_EXACT,
 		.count = ring_counted,
 	};
 
@@ -251,7 +252,7 @@ struct ring_thread *route_begin(struct route_op *op)
 	/* A pending cancellation acts at entry, as in libc's own call. */
 	pthread_testcancel();
 	rt = ring_get(&err, &serr);
-	if (unlikely(err) && err != RING_E_SQOFF)
+	if (unlikely(err) && err != RING_E_JUDGED)
 		route_ring_notices();	/* a ring made now, or none */
 	if (likely(rt)) {
 		route_seen = seen;
@@ -266,8 +267,9 @@ struct ring_thread *route_begin(struct route_op *op)
 		route_skip(call, W_UNSUPPORTED);
 		return NULL;
 	}
-	if (err == RING_E_SQOFF) {
-		route_skip(call, W_SQOFF);
+	if (err == RING_E_JUDGED) {
+		route_skip(call, shim_cfg.profile == PROFILE_SQPOLL ? W_SQOFF
+								    : W_CHEAPER);
 	} else if (err == RING_E_BUSY) {
 		route_skip(call, W_REENTRY);
 	} else if (err == RING_E_PROBE) {

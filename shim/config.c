@@ -21,7 +21,7 @@ struct shim_config shim_cfg = {
 	.sq_idle_ms = 10,
 	.sq_cpu = -1,
 	.spin_us = 20,
-	.sq_adapt = true,
+	.adapt = true,
 	.batch_bytes = 64 * 1024,
 	.batch_us = 1000,
 };
@@ -394,7 +394,8 @@ void shim_config_banner(void)
 	static const char *const vars[] = {
 		"SHIM_DISABLE", "SHIM_ROUTE", "SHIM_STATS", "SHIM_KERNEL",
 		"SHIM_STRICT", "SHIM_ONLY", "SHIM_SKIP", "SHIM_SQ_IDLE_MS",
-		"SHIM_SQ_CPU", "SHIM_SPIN_US", "SHIM_SQ_ADAPT", "SHIM_BATCH_BYTES",
+		"SHIM_SQ_CPU", "SHIM_SPIN_US", "SHIM_ADAPT", "SHIM_SQ_ADAPT",
+		"SHIM_BATCH_BYTES",
 		"SHIM_BATCH_US",
 	};
 	char buf[400];
@@ -463,9 +464,12 @@ void shim_config_load(void)
 		parse_profile(s);
 	parse_uint("SHIM_SQ_IDLE_MS", 60000, &shim_cfg.sq_idle_ms);
 	parse_uint("SHIM_SPIN_US", 100000, &shim_cfg.spin_us);
-	s = env("SHIM_SQ_ADAPT");
+	/* SHIM_SQ_ADAPT: its name from when only sqpoll had a judge. */
+	s = env("SHIM_ADAPT");
+	if (!s)
+		s = env("SHIM_SQ_ADAPT");
 	if (s && !strcmp(s, "0"))
-		shim_cfg.sq_adapt = false;
+		shim_cfg.adapt = false;
 	if (parse_uint("SHIM_BATCH_BYTES", 4 << 20, &shim_cfg.batch_bytes) &&
 	    shim_cfg.batch_bytes < 4096) {
 		shim_warn("SHIM_BATCH_BYTES: at least 4096; using 4096");

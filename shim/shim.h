@@ -66,7 +66,7 @@ enum shim_why {
 	W_SIGNAL,	/* a handler ran during an SQ-thread op: the call ends */
 	W_SQOFF,	/* sqpoll: polling was not paying on this thread */
 	W_SECCOMP,	/* a seccomp filter is (or may be) killing io_uring */
-	W_CHEAPER,	/* libc does it exactly and for less (connect) */
+	W_CHEAPER,	/* libc does it exactly and for less (connect; batch's judge) */
 	W__NR
 };
 
@@ -113,7 +113,7 @@ struct shim_config {
 	unsigned sq_idle_ms;	/* SHIM_SQ_IDLE_MS */
 	int sq_cpu;		/* SHIM_SQ_CPU, -1: any */
 	unsigned spin_us;	/* SHIM_SPIN_US */
-	bool sq_adapt;		/* SHIM_SQ_ADAPT: poll only while it pays */
+	bool adapt;		/* SHIM_ADAPT: the ring only while it pays */
 	unsigned batch_bytes;	/* SHIM_BATCH_BYTES: staging buffer size */
 	unsigned batch_us;	/* SHIM_BATCH_US: longest a staged write waits */
 	const char *only;	/* SHIM_ONLY: comma list of program names */
