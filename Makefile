@@ -95,7 +95,6 @@ install: lib
 	install -m 0755 $(BUILD)/libshim.so $(DESTDIR)$(PREFIX)/lib/libshim/libshim.so
 	install -m 0755 scripts/shim-run $(DESTDIR)$(PREFIX)/bin/shim-run
 	install -m 0755 scripts/shim-stat $(DESTDIR)$(PREFIX)/bin/shim-stat
-	install -m 0755 scripts/shim-stats-sum $(DESTDIR)$(PREFIX)/lib/libshim/shim-stats-sum
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man7
 	install -m 0644 man/shim-run.1 man/shim-stat.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 man/libshim.7 $(DESTDIR)$(PREFIX)/share/man/man7/

@@ -54,6 +54,8 @@ static int live_dir(char *dir, size_t len, bool create)
 static void set_why(void)
 {
 	snprintf(live->why, sizeof(live->why), "%s", shim_mode_why);
+	snprintf(live->mode_name, sizeof(live->mode_name), "%s",
+		 shim_mode_name(shim_mode));
 	live->mode = shim_mode;
 }
 
@@ -106,6 +108,7 @@ void shim_live_publish(void)
 {
 	struct shim_live *l;
 	struct timespec ts;
+	int n;
 
 	if (live || getenv("SHIM_NO_LIVE") || atomic_exchange(&publishing, true))
 		return;
@@ -116,6 +119,11 @@ void shim_live_publish(void)
 	l = create_file();
 	if (!l)
 		return;
+	/* The header's page (mapped whole): the struct, the counters' names. */
+	n = stat_names((char *)l + SHIM_LIVE_NAMES_OFF,
+		       SHIM_LIVE_SLOTS_OFF - SHIM_LIVE_NAMES_OFF);
+	l->names_off = SHIM_LIVE_NAMES_OFF;
+	l->names_len = n < 0 ? 0 : (uint32_t)n;
 	l->nslots = STAT_SLOTS;
 	l->slot_size = sizeof(struct stat_slot);
 	l->slots_off = SHIM_LIVE_SLOTS_OFF;

@@ -2,9 +2,12 @@
 /*
  * Counters: per-thread slots (shim/shim.h), no locks. At exit each process writes
  * SHIM_STATS.<pid>, one JSON key per line so shell tools can sum them.
+ * The counters' names are defined here and only here (stat_groups[]): the
+ * file and the live page (shim/live.h) carry them, and shim-stat reads them.
  */
 #include <fcntl.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +16,7 @@
 #include <unistd.h>
 
 #include "ring/ring.h"
+#include "shim/live.h"
 #include "shim/shim.h"
 
 /*
@@ -190,6 +194,109 @@ const char *const shim_why_names[W__NR] = {
 	[W_CHEAPER] = "cheaper",
 };
 
+/*
+ * The name of each uint64 of struct shim_stats, in its order: a group of
+ * counters is PRE.NAME (per call family or reason, PRE unset: NAME.POST)
+ * or one counter, PRE or PRE.POST. What shim-stat shows, it reads from here.
+ */
+struct stat_group {
+	unsigned word, n;
+	const char *const *names;	/* n names; NULL: one counter */
+	const char *pre, *post;
+	bool always;			/* in the file even when 0 */
+};
+#define WORD(field) (offsetof(struct shim_stats, field) / sizeof(uint64_t))
+static const struct stat_group stat_groups[] = {
+	{ WORD(rings), 1, NULL, "rings", NULL, true },
+	{ WORD(enter), 1, NULL, "enter", NULL, true },
+	{ WORD(ring), C__NR, shim_call_names, NULL, "ring", false },
+	{ WORD(real), C__NR, shim_call_names, NULL, "real", false },
+	{ WORD(bytes), C__NR, shim_call_names, NULL, "bytes", false },
+	{ WORD(batch), C__NR, shim_call_names, NULL, "batch", false },
+	{ WORD(batch_flushes), 1, NULL, "batch", "flushes", false },
+	{ WORD(batch_flush_bytes), 1, NULL, "batch", "flush_bytes", false },
+	{ WORD(why), W__NR, shim_why_names, "fallback", NULL, false },
+	/* Of fallback.wouldblock: those that never tried the ring. */
+	{ WORD(predicted), 1, NULL, "fallback.wouldblock", "predicted", false },
+	{ WORD(rings_freed), 1, NULL, "rings_freed", NULL, false },
+};
+#define GROUP_N (sizeof(stat_groups) / sizeof(stat_groups[0]))
+/* Every word named: the groups tile the struct, with no gap. */
+#define FOLLOWS(a, b) _Static_assert(offsetof(struct shim_stats, a) + \
+	sizeof(((struct shim_stats *)0)->a) == offsetof(struct shim_stats, b), \
+	#b " follows " #a " (a counter without a name?)")
+FOLLOWS(ring, real);
+FOLLOWS(real, bytes);
+FOLLOWS(bytes, why);
+FOLLOWS(why, enter);
+FOLLOWS(enter, rings);
+FOLLOWS(rings, rings_freed);
+FOLLOWS(rings_freed, batch);
+FOLLOWS(batch, batch_flushes);
+FOLLOWS(batch_flushes, batch_flush_bytes);
+FOLLOWS(batch_flush_bytes, predicted);
+_Static_assert(offsetof(struct shim_stats, predicted) + sizeof(uint64_t) ==
+	       sizeof(struct shim_stats), "predicted is the last counter");
+
+static int group_name(const struct stat_group *g, unsigned i, char *buf,
+		      size_t len)
+{
+	if (!g->names)
+		return snprintf(buf, len, "%s%s%s", g->pre, g->post ? "." : "",
+				g->post ? g->post : "");
+	if (g->pre)
+		return snprintf(buf, len, "%s.%s", g->pre, g->names[i]);
+	return snprintf(buf, len, "%s.%s", g->names[i], g->post);
+}
+
+static const struct stat_group *group_of(unsigned word, unsigned *i)
+{
+	unsigned g;
+
+	for (g = 0; g < GROUP_N; g++)
+		if (word >= stat_groups[g].word &&
+		    word < stat_groups[g].word + stat_groups[g].n) {
+			*i = word - stat_groups[g].word;
+			return &stat_groups[g];
+		}
+	return NULL;
+}
+
+/*
+ * The names of all counters, in struct shim_stats order, separated by
+ * spaces: for the live page and the file's "names" key. The length, or -1
+ * if LEN is too small.
+ */
+int stat_names(char *buf, size_t len)
+{
+	unsigned w, i;
+	size_t off = 0;
+
+	for (w = 0; w < sizeof(struct shim_stats) / sizeof(uint64_t); w++) {
+		const struct stat_group *g = group_of(w, &i);
+		int n;
+
+		if (!g)
+			return -1;
+		n = group_name(g, i, buf + off, len - off);
+		if (n < 0 || (size_t)n + 2 > len - off)
+			return -1;
+		off += (size_t)n;
+		buf[off++] = ' ';
+	}
+	if (off)
+		off--;
+	buf[off] = 0;
+	return (int)off;
+}
+
+const char *shim_mode_name(int mode)
+{
+	return mode == MODE_RING ? "ring" :
+	       mode == MODE_PASSTHROUGH ? "passthrough" :
+	       mode == MODE_DISABLED ? "disabled" : "idle";
+}
+
 struct out {
 	char buf[8192];
 	size_t len;
@@ -212,14 +319,6 @@ static void put(struct out *o, const char *fmt, ...)
 	/* Truncated output stays within the buffer (put() then stops). */
 	if (o->len >= sizeof(o->buf))
 		o->len = sizeof(o->buf) - 1;
-}
-
-static void put_num(struct out *o, const char *key, const char *sub,
-		    uint64_t v)
-{
-	if (v)
-		put(o, ",\n\"%s%s%s\": %llu", key, sub ? "." : "", sub ? sub : "",
-		    (unsigned long long)v);
 }
 
 /* The file last written, for shim_stats_unwrite(). */
@@ -287,35 +386,36 @@ void shim_stats_write(void)
 {
 	static struct out o;
 	static struct shim_stats sum;
-	struct shim_stats *st = &sum;
-	int c, w, fd;
+	static char names[2048];
+	const uint64_t *word = (const uint64_t *)&sum;
+	char name[64];
+	unsigned g, i;
+	int fd;
 	size_t off;
 
 	if (!shim_cfg.stats_path[0] || sandbox_fd == -2)
 		return;
-	stat_sum(st);
+	stat_sum(&sum);
 	o.len = 0;
 	put(&o, "{\n\"pid\": %ld,\n\"exe\": \"%s\",\n\"mode\": \"%s\",\n"
-	    "\"why\": \"%s\",\n\"rings\": %llu,\n\"enter\": %llu",
+	    "\"why\": \"%s\"",
 	    sandbox_fd >= 0 ? sandbox_pid : (long)syscall(SYS_getpid), shim_exe,
-	    shim_mode == MODE_RING ? "ring" :
-	    shim_mode == MODE_PASSTHROUGH ? "passthrough" :
-	    shim_mode == MODE_DISABLED ? "disabled" : "idle",
-	    shim_mode_why, (unsigned long long)(st->rings),
-	    (unsigned long long)(st->enter));
-	for (c = 0; c < C__NR; c++) {
-		put_num(&o, shim_call_names[c], "ring", (st->ring[c]));
-		put_num(&o, shim_call_names[c], "real", (st->real[c]));
-		put_num(&o, shim_call_names[c], "bytes", (st->bytes[c]));
+	    shim_mode_name(shim_mode), shim_mode_why);
+	for (g = 0; g < GROUP_N; g++) {
+		const struct stat_group *grp = &stat_groups[g];
+
+		for (i = 0; i < grp->n; i++) {
+			uint64_t v = word[grp->word + i];
+
+			if (!v && !grp->always)
+				continue;
+			group_name(grp, i, name, sizeof(name));
+			put(&o, ",\n\"%s\": %llu", name, (unsigned long long)v);
+		}
 	}
-	for (c = 0; c < C__NR; c++)
-		put_num(&o, shim_call_names[c], "batch", (st->batch[c]));
-	put_num(&o, "batch", "flushes", (st->batch_flushes));
-	put_num(&o, "batch", "flush_bytes", (st->batch_flush_bytes));
-	for (w = 0; w < W__NR; w++)
-		put_num(&o, "fallback", shim_why_names[w], (st->why[w]));
-	/* Of fallback.wouldblock: those that never tried the ring. */
-	put_num(&o, "fallback.wouldblock", "predicted", st->predicted);
+	/* Every counter's name, those at 0 too: what readers list. */
+	if (stat_names(names, sizeof(names)) > 0)
+		put(&o, ",\n\"names\": \"%s\"", names);
 	put(&o, "\n}\n");
 
 	fd = sandbox_fd >= 0 ? sandbox_fd : open_stats_file();

@@ -24,7 +24,7 @@ setup() {
 	assert_line --regexp '^Depends: libc6 \(>= 2\.[0-9]+\), python3$'
 	run dpkg-deb -c "$DEB"
 	for f in usr/bin/shim-run usr/bin/shim-stat "usr/lib/$MA/libshim/libshim.so" \
-		"usr/lib/$MA/libshim/shim-stats-sum" "usr/lib/$MA/libshim/shim-compare" \
+		"usr/lib/$MA/libshim/shim-compare" \
 		usr/share/man/man1/shim-run.1.gz usr/share/man/man1/shim-stat.1.gz \
 		usr/share/man/man7/libshim.7.gz usr/share/doc/libshim/copyright \
 		usr/share/doc/libshim/examples/rules; do

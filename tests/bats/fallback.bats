@@ -25,7 +25,7 @@ denied() {
 }
 
 field() {
-	"$ROOT/scripts/shim-stats-sum" "$BATS_TEST_TMPDIR/st" | awk -v k="$1" '$1 == k { $1 = ""; print substr($0, 2) }'
+	"$ROOT/scripts/shim-stat" sum "$BATS_TEST_TMPDIR/st" | awk -v k="$1" '$1 == k { $1 = ""; print substr($0, 2) }'
 }
 
 pipeline='cat "$DATA" | cat | dd bs=7k 2>/dev/null | sha256sum'

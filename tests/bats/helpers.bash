@@ -41,7 +41,7 @@ stat_of() {
 	local b=
 	ST=$BATS_TEST_TMPDIR/st
 	[ "${SHIM_PROFILE:-}" = batch ] && [[ $1 == *.ring ]] && b=${1%.ring}.batch
-	"$ROOT/scripts/shim-stats-sum" "$ST" |
+	"$ROOT/scripts/shim-stat" sum "$ST" |
 		awk -v k="$1" -v b="$b" '$1 == k || $1 == b { v += $2 } END { print v + 0 }'
 }
 
@@ -51,13 +51,13 @@ assert_stat() {
 	ST=$BATS_TEST_TMPDIR/st
 	v=$(stat_of "$1")
 	test "$v" "$2" "$3" || fail "stat $1 = $v, want $2 $3
-$("$ROOT/scripts/shim-stats-sum" "$ST")"
+$("$ROOT/scripts/shim-stat" sum "$ST")"
 }
 
 # The sum of all *.ring counters: the calls the rings served.
 ring_total() {
 	ST=$BATS_TEST_TMPDIR/st
-	"$ROOT/scripts/shim-stats-sum" "$ST" | awk '$1 ~ /\.ring$/ { s += $2 } END { print s + 0 }'
+	"$ROOT/scripts/shim-stat" sum "$ST" | awk '$1 ~ /\.ring$/ { s += $2 } END { print s + 0 }'
 }
 
 free_port() {

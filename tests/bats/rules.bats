@@ -49,7 +49,7 @@ info() {
 	echo "cat off" > "$R"
 	ST=$BATS_TEST_TMPDIR/st
 	echo hello | SHIM_STATS=$ST LD_PRELOAD=$SHIM_LIB cat > /dev/null
-	run "$ROOT/scripts/shim-stats-sum" "$ST"
+	run "$ROOT/scripts/shim-stat" sum "$ST"
 	assert_line "mode disabled"
 	assert_line "ring.total 0" || refute_output --regexp '\.ring [1-9]'
 }

@@ -107,7 +107,7 @@ check() {
 # /run/sshd and runs under RLIMIT_FSIZE 0 (libshim(7), seccomp).
 assert_served() {
 	local sum
-	sum=$("$ROOT/scripts/shim-stats-sum" "$BATS_TEST_TMPDIR/sd-$1")
+	sum=$("$ROOT/scripts/shim-stat" sum "$BATS_TEST_TMPDIR/sd-$1")
 	echo "$sum" | awk '$1 ~ /\.(ring|batch)$/ { n += $2 } END { exit !(n > 0) }' ||
 		fail "no call of sshd ($1) went through the shim:
 $sum"

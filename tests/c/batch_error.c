@@ -47,5 +47,5 @@ int main(void)
 	until_error("pipe write", 0, 0);
 	until_error("socket send", 1, 0);
 	until_error("socket send MSG_NOSIGNAL", 1, MSG_NOSIGNAL);
-	return t_failed;
+	return t_failed ? T_EXIT_FAIL : T_EXIT_PASS;
 }

@@ -86,5 +86,5 @@ int main(int argc, char **argv)
 		       WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
 		T_CHECK(n > 10, "%s lost the data", ends[how]);
 	}
-	return t_failed;
+	return t_failed ? T_EXIT_FAIL : T_EXIT_PASS;
 }

@@ -60,5 +60,5 @@ int main(void)
 	fprintf(stderr, "%.1f ms a round\n", (t_now() - t0) * 1000 / ROUNDS);
 	close(p[1]);
 	pthread_join(r, NULL);
-	return t_failed;
+	return t_failed ? T_EXIT_FAIL : T_EXIT_PASS;
 }

@@ -119,5 +119,5 @@ int main(void)
 	       THREADS * PER_THREAD, THREADS, bad ? "no" : "yes");
 	T_CHECK(!bad, "order");
 	children();
-	return t_failed;
+	return t_failed ? T_EXIT_FAIL : T_EXIT_PASS;
 }

@@ -83,5 +83,5 @@ int main(void)
 	printf("answer: %zd '%.4s'\n", recv(s[0], buf, sizeof(buf), 0), buf);
 	waitpid(pid, NULL, 0);
 	close(s[0]);
-	return t_failed;
+	return t_failed ? T_EXIT_FAIL : T_EXIT_PASS;
 }

@@ -49,7 +49,7 @@ int main(void)
 	size_t i;
 	void *m;
 
-	for (i = 0; i < sizeof(hows) / sizeof(hows[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(hows); i++) {
 		write(w, "0123456789", 10);
 		printf("%s after write: %ld\n", hows[i],
 		       (long)size_by(hows[i], strcmp(hows[i], "lseek-other") ? w : r,

@@ -29,6 +29,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "testlib.h"
+
 /* Pipes, and read/write on sockets, take RWF_NOWAIT from 6.4. */
 /* SHIM-EXPECT: read.ring>=100 write.ring>=100@6.4 send.ring>=10 recv.ring>=10 */
 
@@ -240,7 +242,7 @@ static void op_read(struct obj *b, const char *o)
 	res("read", o, (long)n, r);
 	if (r > 0) {
 		if (check(b, r) < 0)
-			exit(1);
+			exit(T_EXIT_FAIL);
 		b->buffered -= r;
 		if (b == &obj[O_UDGRAM] && b->ndgrams) {
 			memmove(b->dgram_len, b->dgram_len + 1,
@@ -403,5 +405,5 @@ int main(void)
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	for (int i = 1; i <= seeds; i++)
 		run_seed((unsigned)i, ops);
-	return 0;
+	return T_EXIT_PASS;
 }

@@ -41,7 +41,7 @@ int main(void)
 	/* send/recv on a socket pair: routed on 5.15, where pipes refuse NOWAIT. */
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, p) < 0 ||
 	    socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
-		return 1;
+		return T_EXIT_FAIL;
 	setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	spare = dup(0);
 	for (int i = 0; i < 5; i++) {

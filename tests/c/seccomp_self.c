@@ -37,7 +37,7 @@ static int install(void)
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
 	};
 
-	return t_seccomp_install(f, sizeof(f) / sizeof(f[0]));
+	return t_seccomp_install(f, ARRAY_SIZE(f));
 }
 
 /* Through a pipe and back: what is read is what was written. */
@@ -58,11 +58,11 @@ int main(void)
 
 	if (pre && strstr(pre, "vgpreload")) {
 		printf("valgrind runs syscalls of its own under the filter\n");
-		return 77;
+		return T_EXIT_SKIP;
 	}
 	setvbuf(stdout, NULL, _IONBF, 0);
 	if (pipe(p) < 0)
-		return 1;
+		return T_EXIT_FAIL;
 	for (i = 0; i < 3; i++)
 		round_trip(p, "before filter", (unsigned)i);
 	T_EXPECT("prctl(PR_SET_SECCOMP, FILTER)", install(), 0, 0);
@@ -74,5 +74,5 @@ int main(void)
 	T_EXPECT("close", close(p[0]), 0, 0);
 	T_EXPECT("close", close(p[1]), 0, 0);
 	printf("%s\n", t_failed ? "FAIL" : "ok");
-	return t_failed;
+	return t_failed ? T_EXIT_FAIL : T_EXIT_PASS;
 }

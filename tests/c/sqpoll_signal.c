@@ -79,7 +79,7 @@ static void *rescue_fn(void *arg)
 
 	usleep(RESCUE_MS * 1000);
 	if (write(r->fd, "r", 1) != 1)
-		_exit(1);
+		_exit(T_EXIT_FAIL);
 	return NULL;
 }
 
@@ -88,7 +88,7 @@ static void *watchdog(void *arg)
 	sleep(30);
 	printf("watchdog: hung\n");
 	fflush(stdout);
-	_exit(1);
+	_exit(T_EXIT_FAIL);
 }
 
 /*
@@ -143,29 +143,29 @@ int main(void)
 	setvbuf(stdout, NULL, _IONBF, 0);
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
 		printf("needs 2 CPUs\n");
-		return 77;
+		return T_EXIT_SKIP;
 	}
 	if (!pin(0)) {
 		printf("sched_setaffinity refused\n");
-		return 77;
+		return T_EXIT_SKIP;
 	}
 	{
 		struct sched_param mp = { .sched_priority = 1 };
 
 		if (sched_setscheduler(0, SCHED_FIFO, &mp) != 0) {
 			printf("SCHED_FIFO refused\n");
-			return 77;
+			return T_EXIT_SKIP;
 		}
 	}
 	pthread_create(&sp, NULL, spinner, NULL);
 	usleep(20000);
 	if (atomic_load(&spin_state) < 0) {
 		printf("SCHED_FIFO refused\n");
-		return 77;
+		return T_EXIT_SKIP;
 	}
 	pthread_create(&wd, NULL, watchdog, NULL);
 	if (pipe(p) || socketpair(AF_UNIX, SOCK_STREAM, 0, s))
-		return 1;
+		return T_EXIT_FAIL;
 	/* A first read makes the ring (and the SQ thread) outside the test. */
 	T_EXPECT("warm write", write(p[1], "w", 1), 1, 0);
 	T_EXPECT("warm read", read(p[0], (char[1]){ 0 }, 1), 1, 0);
@@ -185,5 +185,5 @@ int main(void)
 	}
 	atomic_store(&quit, true);
 	pthread_join(sp, NULL);
-	return t_failed;
+	return t_failed ? T_EXIT_FAIL : T_EXIT_PASS;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Small helpers for the C tests. A test prints a transcript of what it saw
- * (identical with and without the shim) and exits 0 pass, 1 fail, 77 skip.
+ * (identical with and without the shim) and exits T_EXIT_PASS, T_EXIT_FAIL
+ * or T_EXIT_SKIP (what scripts/test-verdict reads, automake's codes).
  */
 #ifndef SHIM_TESTLIB_H
 #define SHIM_TESTLIB_H
@@ -18,7 +19,15 @@
 #include <time.h>
 #include <unistd.h>
 
-static int t_failed;
+/* A test's exit status: passed, failed, or cannot run here (skipped). */
+#define T_EXIT_PASS 0
+#define T_EXIT_FAIL 1
+#define T_EXIT_SKIP 77
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Unused in a test that judges by its transcript alone (differential). */
+static int t_failed __attribute__((unused));
 
 /* Print "label -> result errno" and check it against what the syscall gives. */
 #define T_EXPECT(label, expr, want, want_errno)				\
@@ -88,7 +97,7 @@ static inline size_t t_read_full(int fd, void *buf, size_t n)
 static inline int t_end(void)
 {
 	printf("%s\n", t_failed ? "FAILED" : "ok");
-	return t_failed ? 1 : 0;
+	return t_failed ? T_EXIT_FAIL : T_EXIT_PASS;
 }
 
 static inline void t_watchdog(unsigned sec)

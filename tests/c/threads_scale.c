@@ -82,7 +82,7 @@ static int thousand_at_once(void)
 	for (long i = 0; i < NT; i++)
 		if (pthread_create(&th[i], &a, member, (void *)i)) {
 			printf("pthread_create %ld failed\n", i);
-			exit(1);
+			exit(T_EXIT_FAIL);
 		}
 	for (int i = 0; i < NT; i++) {
 		void *r;
@@ -183,7 +183,7 @@ int main(void)
 		t_failed = 1;
 
 	if (pipe(cycle_pipe) < 0)
-		return 1;
+		return T_EXIT_FAIL;
 	/* glibc caches stacks and malloc grows arenas: let both settle. */
 	bad = cycles(WARMUP);
 	fds0 = count_fds();
@@ -206,5 +206,5 @@ int main(void)
 			"%ld KiB\n", fds0, fds1, maps0, maps1, rss0, rss1);
 		t_failed = 1;
 	}
-	return t_failed;
+	return t_failed ? T_EXIT_FAIL : T_EXIT_PASS;
 }

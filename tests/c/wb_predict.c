@@ -114,5 +114,5 @@ int main(void)
 	printf("blocking pipe: %d bytes, EOF %ld\n", bytes, r);
 	T_CHECK(got >= PIECES / 2, "only %d reads for %d pieces", got, PIECES);
 	T_CHECK(t_now() - t < 5, "trickle took %.2fs", t_now() - t);
-	return t_failed;
+	return t_failed ? T_EXIT_FAIL : T_EXIT_PASS;
 }

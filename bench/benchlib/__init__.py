@@ -1,0 +1,1 @@
+"""bench/run in parts: common, subjects, running, stats, report."""
