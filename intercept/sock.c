@@ -30,8 +30,12 @@ static int shim_accept4(int fd, struct sockaddr *addr, socklen_t *len,
 	sqe = ring_sqe(rt);
 	io_uring_prep_accept(sqe, fd, addr, len, flags);
 	sqe->ioprio |= IORING_ACCEPT_DONTWAIT;
-	if (!route_run(rt, C_ACCEPT, &res, &sigs))
+	if (!route_run(rt, C_ACCEPT, &res, &sigs)) {
+		if (route_never_ran(fd, FD_SOCKET, DIR_READ, sigs,
+				    op.saved_errno, &r))
+			return (int)r;
 		goto libc;
+	}
 	if (res >= 0) {
 		if (dw == DW_UNKNOWN)
 			atomic_store(&route_accept_dontwait, DW_YES);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The router: see route.h. */
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
@@ -328,7 +329,9 @@ bool route_finish(struct route_op *op, struct ring_thread *rt, long *ret)
 	int res;
 
 	if (!route_run(rt, op->call, &res, &sigs))
-		return false;
+		return !op->app_nowait &&
+		       route_never_ran(op->fd, op->cls, op->dir, sigs,
+				       op->saved_errno, ret);
 	if (res >= 0) {
 		stat_ring(op->call, res);
 		fd_wb_hit(op->rec);
@@ -407,29 +410,61 @@ static bool sock_has_timeout(int fd)
  * The handler ran during the ring's op instead, so the call ends here the
  * same way. True: *ret is the call's result; false: go to libc (counted).
  */
-bool route_wouldblock(enum shim_call call, int fd, enum fd_class cls,
-		      enum route_sigs sigs, size_t done, int saved_errno,
-		      long *ret)
+static bool signal_ends_wait(int fd, enum fd_class cls, enum route_sigs sigs,
+			     size_t done)
 {
 	long fl;
 
 	if (likely(sigs == SIGS_NONE))
-		goto libc;
+		return false;
 	/* Regular files never wait interruptibly; O_NONBLOCK never waits. */
 	if (cls == FD_FILE || cls == FD_FILE_NOWAIT)
-		goto libc;
+		return false;
 	fl = syscall(SYS_fcntl, fd, F_GETFL);
 	if (fl < 0 || (fl & O_NONBLOCK))
-		goto libc;
-	if (!done && sigs == SIGS_RESTART &&
-	    !(cls == FD_SOCKET && sock_has_timeout(fd)))
-		goto libc;
+		return false;
+	return done || sigs == SIGS_EINTR ||
+	       (cls == FD_SOCKET && sock_has_timeout(fd));
+}
+
+bool route_wouldblock(enum shim_call call, int fd, enum fd_class cls,
+		      enum route_sigs sigs, size_t done, int saved_errno,
+		      long *ret)
+{
+	if (!signal_ends_wait(fd, cls, sigs, done)) {
+		route_skip(call, W_WOULDBLOCK);
+		return false;
+	}
 	route_skip(call, W_SIGNAL);
 	*ret = sys_ret(done ? (long)done : -EINTR, saved_errno);
 	return true;
-libc:
-	route_skip(call, W_WOULDBLOCK);
-	return false;
+}
+
+/* Would the syscall on fd have to wait now: nothing to read, no room? */
+static bool must_wait(int fd, enum route_dir dir)
+{
+	struct pollfd p = { .fd = fd,
+			    .events = dir == DIR_WRITE ? POLLOUT : POLLIN };
+	struct timespec zero = { 0, 0 };
+
+	return syscall(SYS_ppoll, &p, 1, &zero, NULL, 0) == 0;
+}
+
+/*
+ * The op never ran (under SQPOLL with io_uring_enter refused, the shim
+ * first waits to learn that its SQ thread will not take it), and a
+ * handler of the application's ran meanwhile. The syscall would have been
+ * waiting then if it had to wait, and ended as route_wouldblock() says.
+ * True: *ret is the call's result; false: libc (already counted).
+ */
+bool route_never_ran(int fd, enum fd_class cls, enum route_dir dir,
+		     enum route_sigs sigs, int saved_errno, long *ret)
+{
+	if (likely(sigs == SIGS_NONE) || !signal_ends_wait(fd, cls, sigs, 0) ||
+	    !must_wait(fd, dir))
+		return false;
+	*ret = sys_ret(-EINTR, saved_errno);
+	return true;
 }
 
 /*

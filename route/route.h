@@ -89,6 +89,8 @@ bool route_run(struct ring_thread *rt, enum shim_call call, int *res,
 bool route_wouldblock(enum shim_call call, int fd, enum fd_class cls,
 		      enum route_sigs sigs, size_t done, int saved_errno,
 		      long *ret);
+bool route_never_ran(int fd, enum fd_class cls, enum route_dir dir,
+		     enum route_sigs sigs, int saved_errno, long *ret);
 bool route_cont_reg(int fd, enum fd_class cls, long res, size_t want);
 void route_sigpipe(void);
 void route_ring_notices(void);

@@ -92,10 +92,10 @@ pg_under() {
 }
 
 # An SQ thread per ring, every backend's and client's, on a small machine:
-# few transactions. SHIM_SQ_ADAPT=0: the judge would keep most backends
+# few transactions. SHIM_ADAPT=0: the judge would keep most backends
 # off the SQ thread here, and the SQ thread is what is tested.
 @test "postgres + pgbench, profile sqpoll" {
-	pg_under "sqpoll SHIM_SQ_ADAPT=0" 1 200
+	pg_under "sqpoll SHIM_ADAPT=0" 1 200
 }
 
 @test "postgres + pgbench, profile batch, five runs" {
@@ -135,7 +135,7 @@ git_over_daemon() {
 		for i in $(seq 1 40 3); do echo "$i" >> "f$i"; done && git commit -qam two)
 	local want got p
 	want=$(git_over_daemon ""; echo "status $?")
-	for p in exact "sqpoll SHIM_SQ_ADAPT=0" sqpoll batch; do
+	for p in exact "sqpoll SHIM_ADAPT=0" sqpoll batch; do
 		got=$(git_over_daemon "LD_PRELOAD=$SHIM_LIB SHIM_PROFILE=$p"; echo "status $?")
 		assert_equal "$got" "$want"
 	done

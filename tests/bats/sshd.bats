@@ -60,9 +60,9 @@ start_sshd() {
 	if [ "$1" = none ]; then
 		/usr/sbin/sshd -D -e -f "$cfg" 2>> "$BATS_TEST_TMPDIR/sshd.log" &
 	else
-		# SHIM_SQ_ADAPT=0: sshd's short sessions end before sqpoll's
+		# SHIM_ADAPT=0: sshd's short sessions end before sqpoll's
 		# judge would let them poll, and the SQ thread is what is tested.
-		env LD_PRELOAD="$SHIM_LIB" SHIM_PROFILE="$1" SHIM_SQ_ADAPT=0 SHIM_LOG=info \
+		env LD_PRELOAD="$SHIM_LIB" SHIM_PROFILE="$1" SHIM_ADAPT=0 SHIM_LOG=info \
 			SHIM_STATS="$BATS_TEST_TMPDIR/sd-$1" \
 			/usr/sbin/sshd -D -e -f "$cfg" 2>> "$BATS_TEST_TMPDIR/sshd.log" &
 	fi
@@ -77,7 +77,7 @@ client() {
 	if [ "$p" = none ]; then
 		timeout 20 "$@"
 	else
-		timeout 20 env LD_PRELOAD="$SHIM_LIB" SHIM_PROFILE="$p" SHIM_SQ_ADAPT=0 \
+		timeout 20 env LD_PRELOAD="$SHIM_LIB" SHIM_PROFILE="$p" SHIM_ADAPT=0 \
 			SHIM_STATS="$BATS_TEST_TMPDIR/cl-$p" "$@"
 	fi
 }

@@ -13,7 +13,7 @@
 
 #include "testlib.h"
 
-/* SHIM-ENV: SHIM_PROFILE=sqpoll SHIM_SQ_ADAPT=0 */
+/* SHIM-ENV: SHIM_PROFILE=sqpoll SHIM_ADAPT=0 */
 /* Pipes take RWF_NOWAIT from 6.4. */
 /* SHIM-EXPECT: read.ring>=100@6.4 write.ring>=100@6.4 send.ring>=100 */
 

@@ -13,7 +13,7 @@
 
 #include "testlib.h"
 
-/* SHIM-ENV: SHIM_PROFILE=sqpoll SHIM_SQ_ADAPT=1 */
+/* SHIM-ENV: SHIM_PROFILE=sqpoll SHIM_ADAPT=1 */
 /* SHIM-EXPECT: rings==0 read.ring==0 write.ring==0 fallback.sq-off>=1000 */
 
 #define SECONDS	0.4

@@ -21,7 +21,7 @@
 
 #include "testlib.h"
 
-/* SHIM-ENV: SHIM_PROFILE=sqpoll SHIM_SQ_CPU=1 SHIM_SQ_ADAPT=0 */
+/* SHIM-ENV: SHIM_PROFILE=sqpoll SHIM_SQ_CPU=1 SHIM_ADAPT=0 */
 /* SHIM-EXPECT: read.ring>=1@6.4 */
 
 #define SPIN_MS		60

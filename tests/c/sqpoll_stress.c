@@ -13,7 +13,7 @@
 
 #include "testlib.h"
 
-/* SHIM-ENV: SHIM_PROFILE=sqpoll SHIM_SQ_ADAPT=0 */
+/* SHIM-ENV: SHIM_PROFILE=sqpoll SHIM_ADAPT=0 */
 /* SHIM-EXPECT: write.ring>=1@6.4 send.ring>=1 */
 
 #define PROCS	4
