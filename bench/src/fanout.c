@@ -5,8 +5,9 @@
  * runs under whatever the writer runs under, and stages nothing) checks at
  * each notice that every record it announces is in its file: data written
  * before the notice on another fd must be there no later than the notice.
- * Prints the records written and the notices that came too early
- * ("early 0" is the only right answer).
+ * Prints the records written and the notices that came too early:
+ * "early 0" is what the system calls give, and the bench compares the
+ * output with the plain run's; the exit status is 0 either way.
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -47,7 +48,7 @@ static int reader(int pipe_rd, const int *fds)
 			early += !present(fds[(n - 1 - k) % FILES], n - 1 - k);
 	}
 	printf("notices %lu early %lu\n", notes, early);
-	return early != 0;
+	return 0;
 }
 
 int main(int argc, char **argv)
