@@ -24,13 +24,16 @@
  *   trial comes SQ_LOOK_NS after its first call: one that ends sooner
  *   never pays for either.
  * - While on: after SQ_ON_NS (doubled after each trial won, up to
- *   SQ_ON_MAX_NS) a new trial says whether the ring still pays. Under
+ *   SQ_ON_MAX_NS) a new trial says whether the ring still pays (under
+ *   sqpoll its libc half starts once the SQ thread sleeps). Under
  *   sqpoll, also completions in time: once more than SQ_MISS_MAX ops of a
  *   window of SQ_WINDOW have had to block for their completion (the SQ
  *   thread was not running, and each such op waited for it to be
- *   scheduled), or the thread was preempted more than SQ_PREEMPT_MAX
- *   times in the window (the spinning is what the program's threads
- *   waited behind), the ring is off.
+ *   scheduled: the SQE was still not taken when the spin ended; one the
+ *   peer keeps waiting is not a miss), or the thread was preempted more
+ *   than SQ_PREEMPT_MAX times in the window (the CPUs are oversubscribed
+ *   and the spinning is what the program's threads wait behind), the
+ *   ring is off.
  * - Off periods start at SQ_OFF_MIN_NS and double after each failed look,
  *   trial or window, up to SQ_OFF_MAX_NS; SQ_GOOD_WINDOWS good windows in a
  *   row reset them. While nothing is submitted an SQ thread sleeps after
@@ -52,15 +55,13 @@
 #define SQ_WINDOW	32
 #define SQ_MISS_MAX	2
 #define SQ_GOOD_WINDOWS	4
-#define SQ_PREEMPT_MAX	2
+#define SQ_PREEMPT_MAX	8
 #define SQ_OFF_MIN_NS	(10 * 1000000ull)
 #define SQ_OFF_MAX_NS	(1000 * 1000000ull)
 #define SQ_ON_NS	(100 * 1000000ull)
 #define SQ_ON_MAX_NS	(2000 * 1000000ull)
 #define SQ_LOOK_NS	(50 * 1000000ull)
-#ifndef SQ_FREE_PERMILLE
 #define SQ_FREE_PERMILLE 800
-#endif
 #define SQ_TRIAL	512
 #define SQ_WIN_PERMILLE	1030
 #define SQ_SKIP_MIN	64
@@ -199,7 +200,7 @@ static void end_trial(struct ring_pay *p, uint64_t t)
 	p->nivcsw = thread_preemptions();
 }
 
-bool judge_admit(struct ring_pay *p, bool core)
+bool judge_admit(struct ring_pay *p, bool core, uint64_t cool_ns)
 {
 	uint64_t t;
 
@@ -208,7 +209,17 @@ bool judge_admit(struct ring_pay *p, bool core)
 		t = now_ns();
 		if (t < p->until)
 			return true;
-		start_trial(p, SQ_TRY_LIBC, t);
+		/*
+		 * A spinning SQ thread keeps a core out of idle, which speeds
+		 * up libc's wake-ups too: the libc trial waits until it
+		 * sleeps, or it would measure polling against itself.
+		 */
+		if (core && cool_ns) {
+			p->state = SQ_COOL;
+			wait_calls(p, t + cool_ns);
+		} else {
+			start_trial(p, SQ_TRY_LIBC, t);
+		}
 		return false;
 	}
 	if (p->left > 1) {
@@ -216,7 +227,7 @@ bool judge_admit(struct ring_pay *p, bool core)
 		return p->state == SQ_TRY_RING;
 	}
 	t = now_ns();
-	if (p->state != SQ_OFF) {
+	if (p->state == SQ_TRY_LIBC || p->state == SQ_TRY_RING) {
 		end_trial(p, t);
 		return p->state == SQ_ON || p->state == SQ_TRY_RING;
 	}
@@ -230,7 +241,7 @@ bool judge_admit(struct ring_pay *p, bool core)
 		p->left = p->skip;
 		return false;
 	}
-	if (core && !core_free(p, t))
+	if (p->state == SQ_OFF && core && !core_free(p, t))
 		return false;
 	p->idle0 = 0;
 	start_trial(p, SQ_TRY_LIBC, t);

@@ -20,13 +20,15 @@ static inline uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-enum { SQ_OFF, SQ_TRY_LIBC, SQ_TRY_RING, SQ_ON };	/* sq_pay.state */
+/* ring_pay.state; SQ_COOL: on, waiting for the SQ thread to sleep */
+enum { SQ_OFF, SQ_COOL, SQ_TRY_LIBC, SQ_TRY_RING, SQ_ON };
 
 /*
  * Not on: may this call use the thread's ring (made if need be)? CORE:
- * an SQPOLL ring, which pays only with a free core.
+ * an SQPOLL ring, which pays only with a free core; COOL_NS: how long its
+ * SQ thread spins on after the last op.
  */
-bool judge_admit(struct ring_pay *p, bool core);
+bool judge_admit(struct ring_pay *p, bool core, uint64_t cool_ns);
 /* One SQPOLL op's completion came within the caller's spin, or not. */
 void judge_account(struct ring_pay *p, bool hit);
 /* The thread's SQPOLL ring was just made. */

@@ -97,8 +97,14 @@ static int sqpoll_submit(struct ring_thread *rt, int nr)
 		       now_ns() < deadline)
 			__builtin_ia32_pause();
 	}
+	/*
+	 * For the judge, an op the SQ thread took in time is a hit even if
+	 * its completion waits for the peer: only an SQE still not taken
+	 * says the SQ thread was not running.
+	 */
 	if (ring_opt.adapt)
-		judge_account(&rt->pay, hit);
+		judge_account(&rt->pay, hit || IO_URING_READ_ONCE(*r->sq.khead) ==
+					      r->sq.sqe_tail);
 	return nr;
 }
 

@@ -326,7 +326,8 @@ struct ring_thread *ring_get(int *err, int *setup_errno)
 	    RING_UNLIKELY(rt->pay.state != SQ_ON || !--rt->pay.on_left) &&
 	    !judge_admit(&rt->pay, ring_opt.sqpoll &&
 			 !atomic_load_explicit(&sqpoll_refused,
-					       memory_order_relaxed))) {
+					       memory_order_relaxed),
+			 (ring_opt.sq_idle_ms + 2) * 1000000ull)) {
 		*err = RING_E_JUDGED;
 		goto out;
 	}
