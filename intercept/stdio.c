@@ -71,33 +71,46 @@ SHIM_EXPORT int putchar_unlocked(int c)
 SHIM_EXPORT int __overflow(FILE *f, int c)
 { stdio_barrier(f); return REAL_STDIO(__overflow)(f, c); }
 
-SHIM_EXPORT int vfprintf(FILE *f, const char *fmt, va_list ap)
+/*
+ * The v-forms once, for every entry point of the family: a call from here
+ * to the exported symbol would go through the PLT, and be interposable.
+ */
+static int shim_vfprintf(FILE *f, const char *fmt, va_list ap)
 { stdio_barrier(f); return REAL_STDIO(vfprintf)(f, fmt, ap); }
-SHIM_EXPORT int vprintf(const char *fmt, va_list ap)
-{ return vfprintf(stdout, fmt, ap); }
-SHIM_EXPORT int vdprintf(int fd, const char *fmt, va_list ap)
-{ batch_before_write(fd); return REAL_STDIO(vdprintf)(fd, fmt, ap); }
-SHIM_EXPORT int __vfprintf_chk(FILE *f, int flag, const char *fmt, va_list ap)
+static int shim_vfprintf_chk(FILE *f, int flag, const char *fmt, va_list ap)
 { stdio_barrier(f); return REAL_STDIO(__vfprintf_chk)(f, flag, fmt, ap); }
-SHIM_EXPORT int __vprintf_chk(int flag, const char *fmt, va_list ap)
-{ return __vfprintf_chk(stdout, flag, fmt, ap); }
-SHIM_EXPORT int __vdprintf_chk(int fd, int flag, const char *fmt, va_list ap)
+static int shim_vdprintf(int fd, const char *fmt, va_list ap)
+{ batch_before_write(fd); return REAL_STDIO(vdprintf)(fd, fmt, ap); }
+static int shim_vdprintf_chk(int fd, int flag, const char *fmt, va_list ap)
 { batch_before_write(fd); return REAL_STDIO(__vdprintf_chk)(fd, flag, fmt, ap); }
+
+SHIM_EXPORT int vfprintf(FILE *f, const char *fmt, va_list ap)
+{ return shim_vfprintf(f, fmt, ap); }
+SHIM_EXPORT int vprintf(const char *fmt, va_list ap)
+{ return shim_vfprintf(stdout, fmt, ap); }
+SHIM_EXPORT int vdprintf(int fd, const char *fmt, va_list ap)
+{ return shim_vdprintf(fd, fmt, ap); }
+SHIM_EXPORT int __vfprintf_chk(FILE *f, int flag, const char *fmt, va_list ap)
+{ return shim_vfprintf_chk(f, flag, fmt, ap); }
+SHIM_EXPORT int __vprintf_chk(int flag, const char *fmt, va_list ap)
+{ return shim_vfprintf_chk(stdout, flag, fmt, ap); }
+SHIM_EXPORT int __vdprintf_chk(int fd, int flag, const char *fmt, va_list ap)
+{ return shim_vdprintf_chk(fd, flag, fmt, ap); }
 
 /* The variadic forms: glibc's own are these same v-calls. */
 #define VA_CALL(call)							\
 	({ va_list ap; int r; va_start(ap, fmt); r = call; va_end(ap); r; })
 
 SHIM_EXPORT int printf(const char *fmt, ...)
-{ return VA_CALL(vfprintf(stdout, fmt, ap)); }
+{ return VA_CALL(shim_vfprintf(stdout, fmt, ap)); }
 SHIM_EXPORT int fprintf(FILE *f, const char *fmt, ...)
-{ return VA_CALL(vfprintf(f, fmt, ap)); }
+{ return VA_CALL(shim_vfprintf(f, fmt, ap)); }
 SHIM_EXPORT int dprintf(int fd, const char *fmt, ...)
-{ return VA_CALL(vdprintf(fd, fmt, ap)); }
+{ return VA_CALL(shim_vdprintf(fd, fmt, ap)); }
 SHIM_EXPORT int __printf_chk(int flag, const char *fmt, ...)
-{ return VA_CALL(__vfprintf_chk(stdout, flag, fmt, ap)); }
+{ return VA_CALL(shim_vfprintf_chk(stdout, flag, fmt, ap)); }
 SHIM_EXPORT int __fprintf_chk(FILE *f, int flag, const char *fmt, ...)
-{ return VA_CALL(__vfprintf_chk(f, flag, fmt, ap)); }
+{ return VA_CALL(shim_vfprintf_chk(f, flag, fmt, ap)); }
 SHIM_EXPORT int __dprintf_chk(int fd, int flag, const char *fmt, ...)
-{ return VA_CALL(__vdprintf_chk(fd, flag, fmt, ap)); }
+{ return VA_CALL(shim_vdprintf_chk(fd, flag, fmt, ap)); }
 /* NOLINTEND(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */

@@ -92,16 +92,9 @@ int ring_hide_fd_high(struct io_uring *r)
  */
 int ring_reserve_fd_high(void)
 {
-	struct io_uring r = { .ring_fd = -1 };
-	int ret;
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/", O_PATH | O_CLOEXEC);
 
-	r.ring_fd = (int)syscall(SYS_openat, AT_FDCWD, "/", O_PATH | O_CLOEXEC);
-	if (r.ring_fd < 0)
-		return -errno;
-	ret = ring_hide_fd_high(&r);
-	if (ret < 0)
-		syscall(SYS_close, r.ring_fd);
-	return ret;
+	return fd < 0 ? -errno : ring_hide_fd(fd);
 }
 
 /* Put the ring fd in the reserved slot (see ring_reserve_fd_high()). */

@@ -250,7 +250,6 @@ bool judge_admit(struct ring_pay *p, bool core, uint64_t cool_ns)
 
 void judge_account(struct ring_pay *p, bool hit)
 {
-	uint64_t t;
 	long n;
 
 	if (p->state != SQ_ON)
@@ -262,9 +261,8 @@ void judge_account(struct ring_pay *p, bool hit)
 	if (--p->left)
 		return;
 	n = thread_preemptions();
-	t = now_ns();
 	if (n - p->nivcsw > SQ_PREEMPT_MAX) {
-		go_off(p, t);
+		go_off(p, now_ns());
 		return;
 	}
 	p->nivcsw = n;

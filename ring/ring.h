@@ -63,12 +63,12 @@ struct ring_thread {
 	_Atomic bool lost;		/* the application replaced hidden_fd */
 	struct ring_pay {		/* is the ring paying here?
 					   (ring/judge.c) */
-		int state;		/* off, trial (libc, ring) or on */
+		int state;		/* off, cooling, trial (libc, ring) or on */
 		bool fresh;		/* the ring trial made the ring */
 		unsigned good;		/* good windows in a row */
 		unsigned left;		/* calls left in the window or trial,
 					   or before the clock is read */
-		unsigned miss;		/* window ops that had to block */
+		unsigned miss;		/* window SQEs not taken within the spin */
 		unsigned skip;		/* calls skipped between clock reads */
 		unsigned on_left;	/* on: calls before the clock is read */
 		uint64_t off_ns;	/* the current off period */

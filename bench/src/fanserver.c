@@ -66,13 +66,13 @@ int main(int argc, char **argv)
 	int status;
 	pid_t pid;
 
-	if (argc == 5 && !strcmp(argv[1], "--driver")) {
+	/* --driver TRIGGER_FD CLIENTS FIRST_FD EVENTS */
+	if (argc == 6 && !strcmp(argv[1], "--driver")) {
 		int n = atoi(argv[3]);
 
 		for (int c = 0; c < n; c++)
 			mine[c] = atoi(argv[4]) + c;
-		return driver(atoi(argv[2]), mine, n, strtoul(getenv("EVENTS"),
-							       NULL, 10));
+		return driver(atoi(argv[2]), mine, n, strtoul(argv[5], NULL, 10));
 	}
 	while ((opt = getopt(argc, argv, "n:c:")) != -1) {
 		if (opt == 'n')
@@ -107,10 +107,10 @@ int main(int argc, char **argv)
 		snprintf(a, sizeof(a), "%d", 99);
 		snprintf(n, sizeof(n), "%d", clients);
 		snprintf(b, sizeof(b), "%d", 100);
-		snprintf(ev, sizeof(ev), "EVENTS=%lu", events);
+		snprintf(ev, sizeof(ev), "%lu", events);
 		unsetenv("LD_PRELOAD");
-		putenv(ev);
-		execl("/proc/self/exe", argv[0], "--driver", a, n, b, (char *)NULL);
+		execl("/proc/self/exe", argv[0], "--driver", a, n, b, ev,
+		      (char *)NULL);
 		die("exec");
 	}
 	close(trig[1]);
