@@ -32,8 +32,10 @@ long batch_write(enum shim_call call, int fd, const struct iovec *iov,
 long batch_pwrite(enum shim_call call, int fd, const struct iovec *iov,
 		  int cnt, off_t off);
 void batch_flush_mine(bool files_only);
+void batch_flush_ordered(int fd);
 void batch_flush_for_read(int fd);
 void batch_flush_fd(int fd, bool wait);
+void batch_flush_fd_for_write(int fd);
 void batch_flush_all(bool wait);
 void batch_flush_files(void);
 void batch_files_shared(void);
@@ -48,15 +50,15 @@ void batch_sig_release(int sig);
 
 /*
  * A write that goes the exact way (too big, odd flags, sendmsg, pwrite):
- * nothing staged on fd may be overtaken, nor, unless another thread is
- * busy with it, anything this thread staged elsewhere.
+ * nothing staged on fd may be overtaken, nor anything this thread staged
+ * elsewhere (batch_flush_before).
  */
 static inline void batch_before_write(int fd)
 {
 	if (unlikely(batch_enabled)) {
 		if (batch_mine)
-			batch_flush_mine(false);
-		batch_flush_fd(fd, true);
+			batch_flush_ordered(fd);
+		batch_flush_fd_for_write(fd);
 	}
 }
 

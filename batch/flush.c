@@ -76,6 +76,7 @@ static void release(struct bbuf *b)
 	atomic_store(&fd_tab[fd].batch_buf, 0);
 	atomic_store(&b->fd, -1);
 	atomic_fetch_sub(&batch_assigned, 1);
+	batch_keys_recount();
 }
 
 /* With b locked: write it out; release it too unless keep. */
@@ -129,7 +130,29 @@ int batch_take_error(int fd, bool nosignal)
 	return e & 0xff;
 }
 
-void batch_each(const unsigned char *idx, int n, bool wait,
+/*
+ * A buffer's holder is copying into it or writing it out, and that write
+ * may be waiting for a reader that is the calling thread itself, later
+ * on: BW_BOUNDED waits no longer than the time bound.
+ */
+static int lock_buf(struct bbuf *b, enum batch_wait wait)
+{
+	struct timespec until;
+	uint64_t ns;
+	int r = pthread_mutex_trylock(&b->lock);
+
+	if (!r || wait == BW_TRY)
+		return r;
+	if (wait == BW_WAIT)
+		return pthread_mutex_lock(&b->lock);
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	ns = (uint64_t)until.tv_nsec + batch_bound_ns;
+	until.tv_sec += (time_t)(ns / 1000000000ULL);
+	until.tv_nsec = (long)(ns % 1000000000ULL);
+	return pthread_mutex_clocklock(&b->lock, CLOCK_MONOTONIC, &until);
+}
+
+void batch_each(const unsigned char *idx, int n, enum batch_wait wait,
 		bool (*match)(const struct bbuf *b, const void *arg),
 		void (*act)(struct bbuf *b), const void *arg)
 {
@@ -142,8 +165,7 @@ void batch_each(const unsigned char *idx, int n, bool wait,
 
 		if (atomic_load(&b->fd) < 0 || !match(b, arg))
 			continue;
-		if (wait ? pthread_mutex_lock(&b->lock)
-			 : pthread_mutex_trylock(&b->lock))
+		if (lock_buf(b, wait))
 			continue;
 		if (b->fd >= 0 && match(b, arg))
 			act(b);
@@ -187,7 +209,7 @@ static void *flusher(void *arg)
 		 * out right now, and a flusher parked on the lock makes a busy
 		 * writer queue behind it on two busy cores.
 		 */
-		batch_each(NULL, 0, false, is_due, flush_due, NULL);
+		batch_each(NULL, 0, BW_TRY, is_due, flush_due, NULL);
 	}
 	return NULL;
 }
@@ -239,6 +261,45 @@ void batch_flush_fd_now(int fd, bool wait)
 }
 
 /*
+ * A write to fd that is not staged: what is staged there goes first, and
+ * the buffer stays the fd's. Nothing staged: a write that happened before
+ * this call, in any thread, left its length where this thread sees it.
+ */
+void batch_flush_fd_data(int fd)
+{
+	struct fd_rec *r = fd_rec(fd);
+	struct bbuf *b;
+	int i;
+
+	if (!r || !(i = atomic_load(&r->batch_buf)))
+		return;
+	b = &batch_bufs[i - 1];
+	if (!__atomic_load_n(&b->len, __ATOMIC_RELAXED))
+		return;
+	pthread_mutex_lock(&b->lock);
+	if (b->fd == fd)
+		batch_flush_locked(b, true);
+	pthread_mutex_unlock(&b->lock);
+}
+
+/* batch_before_write(): the same, from the application's call. */
+void batch_flush_fd_for_write(int fd)
+{
+	struct fd_rec *r = fd_rec(fd);
+	int saved = errno;
+
+	if (!r || in_batch)	/* a signal handler: the interrupted code may hold it */
+		return;
+	in_batch = 1;
+	if (atomic_load_explicit(&r->batch_buf, memory_order_relaxed))
+		batch_flush_fd_data(fd);
+	else
+		batch_same_file_before(fd);
+	in_batch = 0;
+	errno = saved;
+}
+
+/*
  * wait: a write, which must not overtake what other threads staged on fd.
  * A read only tries, unless fd is a file: on a pipe or socket the thread
  * that holds the buffer may be waiting for this very read.
@@ -272,6 +333,7 @@ void batch_fd_changed(int fd)
 		return;
 	batch_flush_fd(fd, true);
 	atomic_store(&fd_tab[fd].batch_skip, 0);
+	batch_key_forget(fd);
 	for (i = 0; i < BATCH_BUFS; i++)
 		if (atomic_load(&batch_bufs[i].fd) >= 0 &&
 		    batch_bufs[i].dupfd == fd)
@@ -284,14 +346,34 @@ static bool any_or_file(const struct bbuf *b, const void *files_only)
 }
 
 /*
- * A buffer that held a single write between two barriers was a request
- * waiting for its answer; staging it only added syscalls, so its fd stays
- * exact for a while.
+ * A buffer that held a single write when it went out (between two
+ * barriers: a request waiting for its answer; or before the thread wrote
+ * to another fd) only added a copy, so its fd stays exact for a while,
+ * longer each time in a row. One that held more resets that.
  */
+static void cool_down(const struct bbuf *b)
+{
+	struct fd_rec *r = &fd_tab[b->fd];
+	uint8_t n = atomic_load_explicit(&r->batch_cool, memory_order_relaxed);
+
+	if (b->chunks != 1) {
+		if (b->chunks && n)
+			atomic_store_explicit(&r->batch_cool, 0,
+					      memory_order_relaxed);
+		return;
+	}
+	atomic_store_explicit(&r->batch_skip,
+			      (uint8_t)(n < COOL_MAX ? SKIP_COOLDOWN << n
+						     : SKIP_ALWAYS - 1),
+			      memory_order_relaxed);
+	if (n <= COOL_MAX)
+		atomic_store_explicit(&r->batch_cool, n + 1,
+				      memory_order_relaxed);
+}
+
 static void flush_mine_one(struct bbuf *b)
 {
-	if (b->chunks == 1)
-		atomic_store(&fd_tab[b->fd].batch_skip, SKIP_COOLDOWN);
+	cool_down(b);
 	batch_flush_locked(b, false);
 }
 
@@ -303,10 +385,62 @@ void batch_flush_mine(bool files_only)
 	if (in_batch)
 		return;
 	in_batch = 1;
-	batch_each(n > MINE_MAX ? NULL : batch_mine_idx, n, false,
+	batch_each(n > MINE_MAX ? NULL : batch_mine_idx, n, BW_TRY,
 		   any_or_file, flush_mine_one, &files_only);
 	if (!files_only)
 		batch_mine = 0;
+	in_batch = 0;
+	errno = saved;
+}
+
+static bool any(const struct bbuf *b, const void *arg)
+{
+	(void)b;
+	(void)arg;
+	return true;
+}
+
+/*
+ * The thread moves on to another fd: the buffer stays the fd's, since the
+ * thread may come back to it soon (the flusher gives it up once it stays
+ * empty for a bound).
+ */
+static void flush_switch(struct bbuf *b)
+{
+	cool_down(b);
+	batch_flush_locked(b, true);
+}
+
+/*
+ * A write to fd, staged or not, comes next: what this thread staged on any
+ * other fd was written before it and goes out first, so that no reader
+ * sees the later data before the earlier (a record in a file, then its
+ * notice on a pipe). A thread so holds staged data in one buffer at most,
+ * and a flush of any one buffer, by any thread, keeps every thread's
+ * order across fds. A thread that writes to one fd pays one compare.
+ */
+void batch_flush_before(int fd)
+{
+	int n = batch_mine;
+
+	if (!n || (n == 1 && atomic_load_explicit(
+				     &batch_bufs[batch_mine_idx[0]].fd,
+				     memory_order_relaxed) == fd))
+		return;
+	batch_each(n > MINE_MAX ? NULL : batch_mine_idx, n, BW_BOUNDED, any,
+		   flush_switch, NULL);
+	batch_mine = 0;
+}
+
+/* batch_before_write(): the same, from the application's call. */
+void batch_flush_ordered(int fd)
+{
+	int saved = errno;
+
+	if (in_batch)
+		return;
+	in_batch = 1;
+	batch_flush_before(fd);
 	in_batch = 0;
 	errno = saved;
 }
@@ -352,7 +486,8 @@ void batch_flush_for_read(int fd)
 /* Every buffer (or only the regular files'), in any context. */
 void batch_flush_each(bool files_only, bool wait)
 {
-	batch_each(NULL, 0, wait, any_or_file, batch_flush_out, &files_only);
+	batch_each(NULL, 0, wait ? BW_WAIT : BW_TRY, any_or_file, batch_flush_out,
+		   &files_only);
 }
 
 /*

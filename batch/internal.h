@@ -29,9 +29,16 @@
 
 #define BATCH_BUFS	64
 #define MINE_MAX	8
+/* How a flush takes a buffer another thread holds (batch_each). */
+enum batch_wait {
+	BW_TRY,		/* passed over */
+	BW_BOUNDED,	/* waited for, up to the time bound */
+	BW_WAIT,	/* waited for */
+};
 #define OWE_SIGPIPE	0x100	/* fd_rec.batch_err: SIGPIPE still owed */
 #define SKIP_ALWAYS	255	/* batch_skip: never staged until the fd changes */
-#define SKIP_COOLDOWN	16	/* writes left exact after a one-write batch */
+#define SKIP_COOLDOWN	16	/* writes left exact after a one-write batch, */
+#define COOL_MAX	4	/* doubled for each one in a row, this often */
 enum { RK_UNKNOWN, RK_MAY, RK_NEVER, RK_FILE };	/* fd_rec.batch_rkind */
 
 struct bbuf {
@@ -48,6 +55,7 @@ struct bbuf {
 	uint64_t since;		/* ns: assigned, or first byte after a flush */
 	dev_t dev;		/* the file, to find its other fds' buffers */
 	ino_t ino;
+	uint32_t key;		/* file_key(dev, ino) */
 	char *data;
 };
 
@@ -68,6 +76,11 @@ uint64_t batch_now_ns(void);
 int batch_flush_locked(struct bbuf *b, bool keep);
 void batch_flush_out(struct bbuf *b);	/* locked b: out and released */
 void batch_flush_fd_now(int fd, bool wait);
+void batch_flush_before(int fd);
+void batch_flush_fd_data(int fd);
+void batch_same_file_before(int fd);
+void batch_key_forget(int fd);
+void batch_keys_recount(void);
 void batch_start_flusher(void);
 void batch_flusher_fork_child(void);
 void batch_flush_each(bool files_only, bool wait);
@@ -75,10 +88,10 @@ void batch_flush_each(bool files_only, bool wait);
 /*
  * The one loop over buffers: each one match() takes (asked unlocked, as a
  * hint, then again under its lock) is locked, handed to act() and unlocked.
- * WAIT: for a lock another thread holds, else the buffer is passed over.
+ * WAIT: what to do about a lock another thread holds.
  * IDX, N: only those buffers (NULL: every one).
  */
-void batch_each(const unsigned char *idx, int n, bool wait,
+void batch_each(const unsigned char *idx, int n, enum batch_wait wait,
 		bool (*match)(const struct bbuf *b, const void *arg),
 		void (*act)(struct bbuf *b), const void *arg);
 

@@ -46,6 +46,14 @@ __thread volatile sig_atomic_t in_batch;
 __thread bool batch_is_flusher;
 
 struct bbuf batch_bufs[BATCH_BUFS];
+/*
+ * Per fd number: which file it is (file_key(), 0: not looked at yet),
+ * for a write that is not staged to find what another fd staged on the
+ * same file (same_file_before()).
+ */
+static _Atomic uint32_t *fd_key;
+/* A bit per key (mod 64) of the files that have a buffer now. */
+static _Atomic uint64_t keys_assigned;
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 _Atomic uint32_t batch_assigned;
 _Atomic bool batch_flusher_idle;
@@ -124,6 +132,13 @@ static struct bbuf *claim_free(void)
 	return NULL;
 }
 
+static uint32_t file_key(dev_t dev, ino_t ino)
+{
+	uint64_t h = ((uint64_t)dev * 0x9e3779b97f4a7c15ULL) ^ (uint64_t)ino;
+
+	return (uint32_t)(h ^ (h >> 32)) | 1;
+}
+
 struct same_file {
 	int fd;
 	const struct stat *st;
@@ -147,7 +162,7 @@ static void same_file_first(int fd, const struct stat *st)
 {
 	struct same_file s = { fd, st };
 
-	batch_each(NULL, 0, true, is_same_file, batch_flush_out, &s);
+	batch_each(NULL, 0, BW_WAIT, is_same_file, batch_flush_out, &s);
 }
 
 /* fd's buffer, locked; assigned now if it has none. NULL: not staged. */
@@ -190,6 +205,10 @@ static struct bbuf *get_buf(int fd, enum fd_class cls)
 	b->since = batch_now_ns();
 	b->dev = st.st_dev;
 	b->ino = st.st_ino;
+	b->key = file_key(st.st_dev, st.st_ino);
+	if (fd_key)
+		atomic_store_explicit(&fd_key[fd], b->key, memory_order_relaxed);
+	atomic_fetch_or(&keys_assigned, 1ULL << (b->key & 63));
 	atomic_store(&b->fd, fd);
 	atomic_store(&fd_tab[fd].batch_buf, (int8_t)(b - batch_bufs + 1));
 	batch_start_flusher();
@@ -199,6 +218,57 @@ static struct bbuf *get_buf(int fd, enum fd_class cls)
 		syscall(SYS_futex, &batch_assigned, FUTEX_WAKE_PRIVATE, 1, NULL,
 			NULL, 0);
 	return b;
+}
+
+/*
+ * A buffer was given up: the bits of those still assigned. Only tried
+ * (a fatal signal's flush may run while its thread holds the pool): a bit
+ * left set costs a look, never a write out of turn.
+ */
+void batch_keys_recount(void)
+{
+	uint64_t bits = 0;
+	int i;
+
+	if (pthread_mutex_trylock(&pool_lock))
+		return;
+	for (i = 0; i < BATCH_BUFS; i++)
+		if (atomic_load(&batch_bufs[i].fd) >= 0)
+			bits |= 1ULL << (batch_bufs[i].key & 63);
+	atomic_store(&keys_assigned, bits);
+	pthread_mutex_unlock(&pool_lock);
+}
+
+static bool has_key(const struct bbuf *b, const void *key)
+{
+	return __atomic_load_n(&b->len, __ATOMIC_RELAXED) &&
+	       b->key == *(const uint32_t *)key;
+}
+
+/*
+ * A write to fd that is not staged, while fd has no buffer of its own:
+ * another fd on the same file (2>&1, written by another thread) may hold
+ * data written before it, which goes first. The file is looked at once
+ * per fd number (until it closes or changes).
+ */
+void batch_same_file_before(int fd)
+{
+	struct stat st;
+	uint32_t key;
+
+	if (!fd_key || (unsigned)fd >= FD_MAX ||
+	    !atomic_load_explicit(&batch_assigned, memory_order_relaxed))
+		return;
+	key = atomic_load_explicit(&fd_key[fd], memory_order_relaxed);
+	if (!key) {
+		if (syscall(SYS_fstat, fd, &st))
+			return;
+		key = file_key(st.st_dev, st.st_ino);
+		atomic_store_explicit(&fd_key[fd], key, memory_order_relaxed);
+	}
+	if (atomic_load_explicit(&keys_assigned, memory_order_relaxed) &
+	    (1ULL << (key & 63)))
+		batch_each(NULL, 0, BW_WAIT, has_key, batch_flush_out, &key);
 }
 
 static void remember_mine(struct bbuf *b)
@@ -286,9 +356,10 @@ static long stage(enum shim_call call, int fd, const struct iovec *iov,
 			atomic_store(&r->batch_skip, skip - 1);
 		else if (cls == FD_OTHER)
 			atomic_store(&r->batch_skip, SKIP_ALWAYS);
-		batch_flush_fd_now(fd, true);
+		batch_flush_fd_data(fd);
 		return BATCH_PASS;
 	}
+	batch_flush_before(fd);
 	for (;;) {
 		b = get_buf(fd, cls);
 		if (!b)
@@ -358,7 +429,7 @@ static long batch_stage(enum shim_call call, int fd, const struct iovec *iov,
 	    (msg_flags & ~MSG_NOSIGNAL) ||
 	    (at >= 0 && total > (size_t)(INT64_MAX - at))) {
 		/* What libc sends now must not overtake what waits here. */
-		batch_flush_fd_now(fd, true);
+		batch_flush_fd_data(fd);
 		ret = BATCH_PASS;
 	} else {
 		ret = stage(call, fd, iov, cnt, total, nosignal, at);
@@ -405,8 +476,16 @@ void batch_files_shared(void)
  */
 void batch_fd_forget(int fd)
 {
-	if (unlikely(batch_enabled))
+	if (unlikely(batch_enabled)) {
 		batch_flush_fd(fd, true);
+		batch_key_forget(fd);
+	}
+}
+
+void batch_key_forget(int fd)
+{
+	if (fd_key && (unsigned)fd < FD_MAX)
+		atomic_store_explicit(&fd_key[fd], 0, memory_order_relaxed);
 }
 
 /* The child starts empty: staged data is the parent's to write. */
@@ -434,6 +513,7 @@ static void batch_fork_child(void)
 	}
 	batch_files_staged = 0;
 	batch_assigned = 0;
+	keys_assigned = 0;
 	batch_flusher_fork_child();
 	batch_mine = 0;
 	in_batch = 0;
@@ -469,6 +549,11 @@ void batch_init(void)
 		dup_min = (int)((rl.rlim_cur > FD_MAX ? FD_MAX
 							 : rl.rlim_cur) / 2) -
 			  2 * BATCH_BUFS;
+	fd_key = real.mmap(NULL, FD_MAX * sizeof(*fd_key),
+			   PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			   -1, 0);
+	if (fd_key == MAP_FAILED)
+		fd_key = NULL;
 	batch_enabled = true;
 	batch_install_fatal();
 	shim_hook_add(HOOK_SPAWN, flush_for_child);

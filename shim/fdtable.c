@@ -100,6 +100,7 @@ static void set_class(struct fd_rec *r, enum fd_class cls)
 	atomic_store_explicit(&r->wb_skip, 0, memory_order_relaxed);
 	atomic_store_explicit(&r->wb_level, 0, memory_order_relaxed);
 	atomic_store_explicit(&r->batch_skip, 0, memory_order_relaxed);
+	atomic_store_explicit(&r->batch_cool, 0, memory_order_relaxed);
 	atomic_store_explicit(&r->batch_err, 0, memory_order_relaxed);
 	atomic_store_explicit(&r->batch_rkind, 0, memory_order_relaxed);
 }

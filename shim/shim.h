@@ -299,8 +299,9 @@ void shim_check_report(void);
  * op; a lost update only changes a guess.
  *
  * The batch profile's state of the fd (batch/): its staging buffer, how
- * long it stays unstaged, what a read of it depends on, and the error a
- * flush found, which the next call on the fd reports.
+ * long it stays unstaged and how many times in a row staging it did not
+ * pay, what a read of it depends on, and the error a flush found, which
+ * the next call on the fd reports.
  */
 struct fd_rec {
 	_Atomic uint8_t cls;		/* enum fd_class */
@@ -308,6 +309,7 @@ struct fd_rec {
 	_Atomic uint8_t wb_level;	/* EAGAINs in a row, capped */
 	_Atomic int8_t batch_buf;	/* staging buffer index + 1, 0: none */
 	_Atomic uint8_t batch_skip;	/* writes left unstaged */
+	_Atomic uint8_t batch_cool;	/* one-write buffers in a row */
 	_Atomic uint8_t batch_rkind;	/* what a read depends on */
 	_Atomic uint16_t batch_err;	/* errno | owed SIGPIPE */
 };
