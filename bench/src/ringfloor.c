@@ -2,10 +2,17 @@
  * ringfloor: what io_uring itself costs on this machine, with no shim in
  * between; the floor under anything libshim can do per call.
  * Output: "<name> <ns per op> ns <ops>".
+ *
+ * flush8.*: what the batch profile's flush of eight fds' buffers (64 bytes
+ * each, to pipes or unix stream sockets) costs per write: eight write(2)s,
+ * or one io_uring_enter with the eight as one linked chain (what keeps
+ * their order), or unlinked. Only the writes are timed; the reads that
+ * drain the other ends are not.
  */
 #include "bench.h"
 #include <fcntl.h>
 #include <liburing.h>
+#include <sys/socket.h>
 
 #define BATCH 32
 #define FILE_SIZE (1 << 20)
@@ -76,6 +83,65 @@ static void measure(const char *name, void (*fn)(unsigned int, size_t),
 	fflush(stdout);
 }
 
+#define FLUSH_FDS 8
+enum flush_how { FLUSH_SYSCALLS, FLUSH_LINKED, FLUSH_UNLINKED };
+
+static void flush_once(const int *w, bool sock, enum flush_how how)
+{
+	struct io_uring_sqe *sqe;
+
+	for (int i = 0; i < FLUSH_FDS; i++) {
+		if (how == FLUSH_SYSCALLS) {
+			if ((sock ? send(w[i], buf, 64, MSG_NOSIGNAL)
+				  : write(w[i], buf, 64)) != 64)
+				die("write");
+			continue;
+		}
+		sqe = io_uring_get_sqe(&ring);
+		if (sock)
+			io_uring_prep_send(sqe, w[i], buf, 64, MSG_NOSIGNAL);
+		else
+			io_uring_prep_write(sqe, w[i], buf, 64, 0);
+		if (how == FLUSH_LINKED && i < FLUSH_FDS - 1)
+			sqe->flags |= IOSQE_IO_LINK;
+	}
+	if (how == FLUSH_SYSCALLS)
+		return;
+	if (io_uring_submit_and_wait(&ring, FLUSH_FDS) < 0)
+		die("submit");
+	reap(FLUSH_FDS);
+}
+
+static void measure_flush(const char *name, bool sock, enum flush_how how)
+{
+	int w[FLUSH_FDS], r[FLUSH_FDS], p[2];
+	uint64_t ops = 0, el = 0, t0, start = now_ns();
+	char sink[64];
+
+	for (int i = 0; i < FLUSH_FDS; i++) {
+		if (sock ? socketpair(AF_UNIX, SOCK_STREAM, 0, p) : pipe(p))
+			die("pipe");
+		r[i] = p[0];
+		w[i] = p[1];
+	}
+	do {
+		t0 = now_ns();
+		flush_once(w, sock, how);
+		el += now_ns() - t0;
+		ops += FLUSH_FDS;
+		for (int i = 0; i < FLUSH_FDS; i++)
+			if (read(r[i], sink, sizeof(sink)) != 64)
+				die("read");
+	} while (now_ns() - start < budget_ns);
+	for (int i = 0; i < FLUSH_FDS; i++) {
+		close(r[i]);
+		close(w[i]);
+	}
+	printf("%s %.1f ns %llu\n", name, (double)el / ops,
+	       (unsigned long long)ops);
+	fflush(stdout);
+}
+
 static void make_file(void)
 {
 	const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
@@ -119,6 +185,15 @@ int main(int argc, char **argv)
 		measure(name, read_n, 1, sizes[i]);
 		snprintf(name, sizeof(name), "read.uring32.%zu", sizes[i]);
 		measure(name, read_n, BATCH, sizes[i]);
+	}
+	for (int sock = 0; sock < 2; sock++) {
+		static const char *how[] = { "syscalls", "linked", "unlinked" };
+
+		for (int h = FLUSH_SYSCALLS; h <= FLUSH_UNLINKED; h++) {
+			snprintf(name, sizeof(name), "flush8.%s.%s",
+				 sock ? "unix" : "pipe", how[h]);
+			measure_flush(name, sock, (enum flush_how)h);
+		}
 	}
 	io_uring_queue_exit(&ring);
 	close(file_fd);
