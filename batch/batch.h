@@ -34,6 +34,8 @@ long batch_pwrite(enum shim_call call, int fd, const struct iovec *iov,
 void batch_flush_mine(bool files_only);
 void batch_flush_ordered(int fd);
 void batch_flush_for_read(int fd);
+long batch_read_now(enum shim_call call, int fd, const struct iovec *iov,
+		    int cnt);
 void batch_flush_fd(int fd, bool wait);
 void batch_flush_fd_for_write(int fd);
 void batch_flush_all(bool wait);

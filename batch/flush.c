@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -481,6 +482,41 @@ void batch_flush_for_read(int fd)
 	}
 	if (k != RK_NEVER)
 		batch_flush_mine(k == RK_FILE);
+}
+
+/* Off once the kernel answers that pipes take no RWF_NOWAIT. */
+static _Atomic bool pipe_nowait_off;
+
+/*
+ * A read of a pipe while this thread has staged data: a pipe that holds
+ * data (or has no writer left) answers at once, so the read cannot wait
+ * and what is staged stays staged; a filter that reads and writes so
+ * batches across its reads. An empty pipe says EAGAIN and changes
+ * nothing: the caller's path sends the staged data before it may wait.
+ * The read is a cancellation point as the syscall is. BATCH_PASS: the
+ * caller's path does the read.
+ */
+long batch_read_now(enum shim_call call, int fd, const struct iovec *iov,
+		    int cnt)
+{
+	int saved = errno;
+	long r;
+
+	if (!batch_mine || in_batch || shim_in_vfork ||
+	    fd_class_get(fd) != FD_PIPE ||
+	    atomic_load_explicit(&pipe_nowait_off, memory_order_relaxed))
+		return BATCH_PASS;
+	pthread_testcancel();
+	r = syscall(SYS_preadv2, fd, iov, cnt, -1L, 0L, RWF_NOWAIT);
+	if (r < 0) {
+		if (errno == EOPNOTSUPP)
+			atomic_store(&pipe_nowait_off, true);
+		errno = saved;
+		return BATCH_PASS;
+	}
+	stat_add(&shim_st->real[call], 1);
+	stat_add(&shim_st->batch_reads_kept, 1);
+	return r;
 }
 
 /* Every buffer (or only the regular files'), in any context. */

@@ -108,6 +108,9 @@ static __attribute__((noinline)) ssize_t shim_read(int fd, void *buf, size_t n)
 			.off = -1 };
 	long r;
 
+	if (unlikely(batch_mine) &&
+	    (r = batch_read_now(C_READ, fd, &v, 1)) != BATCH_PASS)
+		return r;
 	if (rw_ring(&q, &r))
 		return r;
 	return route_join(q.done, real.read(fd, (char *)buf + q.done,
@@ -193,6 +196,10 @@ SHIM_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 	struct iovec rest[ROUTE_IOV_MAX];
 	long r;
 
+	if (unlikely(batch_mine) && cnt > 0 && cnt <= ROUTE_IOV_MAX &&
+	    umem_readable(iov, (size_t)cnt * sizeof(*iov)) &&
+	    (r = batch_read_now(C_READV, fd, iov, cnt)) != BATCH_PASS)
+		return r;
 	if (rw_ring(&q, &r))
 		return r;
 	if (!q.done)

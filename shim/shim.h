@@ -151,6 +151,8 @@ struct shim_stats {
 	uint64_t batch[C__NR];
 	uint64_t batch_flushes;
 	uint64_t batch_flush_bytes;
+	/* Reads of a pipe served at once, what the thread staged left staged. */
+	uint64_t batch_reads_kept;
 	/* Would-block fallbacks that skipped the ring: the fd's prediction. */
 	uint64_t predicted;
 };

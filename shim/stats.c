@@ -215,6 +215,7 @@ static const struct stat_group stat_groups[] = {
 	{ WORD(batch), C__NR, shim_call_names, NULL, "batch", false },
 	{ WORD(batch_flushes), 1, NULL, "batch", "flushes", false },
 	{ WORD(batch_flush_bytes), 1, NULL, "batch", "flush_bytes", false },
+	{ WORD(batch_reads_kept), 1, NULL, "batch", "reads_kept", false },
 	{ WORD(why), W__NR, shim_why_names, "fallback", NULL, false },
 	/* Of fallback.wouldblock: those that never tried the ring. */
 	{ WORD(predicted), 1, NULL, "fallback.wouldblock", "predicted", false },
@@ -234,7 +235,8 @@ FOLLOWS(rings, rings_freed);
 FOLLOWS(rings_freed, batch);
 FOLLOWS(batch, batch_flushes);
 FOLLOWS(batch_flushes, batch_flush_bytes);
-FOLLOWS(batch_flush_bytes, predicted);
+FOLLOWS(batch_flush_bytes, batch_reads_kept);
+FOLLOWS(batch_reads_kept, predicted);
 _Static_assert(offsetof(struct shim_stats, predicted) + sizeof(uint64_t) ==
 	       sizeof(struct shim_stats), "predicted is the last counter");
 

@@ -11,7 +11,6 @@
  * passes often. Records go by write, pwrite and writev, notices by write,
  * send and writev.
  */
-#include <stdbool.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
