@@ -27,7 +27,7 @@ ASAN_BINS := $(TEST_SRCS:tests/c/%.c=$(BUILD)/tests-asan/%)
 TEST_CFLAGS := -std=gnu11 -D_GNU_SOURCE -O1 -g -Itests/c $(CWARN) -pthread
 HELPERS := $(BUILD)/seccomp-run
 
-.PHONY: all lib tests test test-quick test-valgrind test-matrix test-qemu bench bench-quick demo deb install clean check-exports lint
+.PHONY: all lib tests test-progs test test-quick test-valgrind test-matrix test-qemu bench bench-quick demo deb install clean check-exports lint
 
 all: lib $(HELPERS) tests
 
@@ -50,6 +50,9 @@ $(BUILD)/seccomp-run: tests/helpers/seccomp-run.c
 	$(CC) $(TEST_CFLAGS) -o $@ $< -lseccomp
 
 tests: $(TEST_BINS) $(ASAN_BINS)
+
+# The C tests alone (CI builds them with clang too).
+test-progs: $(TEST_BINS)
 
 $(BUILD)/tests/%: tests/c/%.c $(wildcard tests/c/*.h)
 	@mkdir -p $(dir $@)

@@ -24,7 +24,6 @@ static void on_alarm(int sig)
 	errno = e;
 }
 
-static volatile int done;
 static long received, torn;
 
 static void *drain(void *arg)
