@@ -200,40 +200,33 @@ SHIM_EXPORT int pipe(int fds[2])
 	return ret;
 }
 
-/* O_CREAT and O_TMPFILE take a mode; passing it always is harmless. */
-static mode_t open_mode(va_list ap)
+/* O_CREAT and O_TMPFILE take a mode; reading it always is harmless. */
+#define OPEN_MODE(last) ({			\
+	va_list ap_;				\
+	mode_t mode_;				\
+						\
+	va_start(ap_, last);			\
+	mode_ = va_arg(ap_, mode_t);		\
+	va_end(ap_);				\
+	mode_;					\
+})
+
+/* A new file behind the number: nothing the shim knew of it holds. */
+static int opened(int fd)
 {
-	return va_arg(ap, mode_t);
+	if (fd >= 0 && !shim_in_vfork)
+		route_fd_forget(fd);
+	return fd;
 }
 
 SHIM_EXPORT int open(const char *path, int flags, ...)
 {
-	va_list ap;
-	mode_t mode;
-	int fd;
-
-	va_start(ap, flags);
-	mode = open_mode(ap);
-	va_end(ap);
-	fd = real.open(path, flags, mode);
-	if (fd >= 0 && !shim_in_vfork)
-		route_fd_forget(fd);
-	return fd;
+	return opened(real.open(path, flags, OPEN_MODE(flags)));
 }
 
 SHIM_EXPORT int openat(int dfd, const char *path, int flags, ...)
 {
-	va_list ap;
-	mode_t mode;
-	int fd;
-
-	va_start(ap, flags);
-	mode = open_mode(ap);
-	va_end(ap);
-	fd = real.openat(dfd, path, flags, mode);
-	if (fd >= 0 && !shim_in_vfork)
-		route_fd_forget(fd);
-	return fd;
+	return opened(real.openat(dfd, path, flags, OPEN_MODE(flags)));
 }
 
 SHIM_EXPORT __typeof(open) open64 __attribute__((alias("open")));
