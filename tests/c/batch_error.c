@@ -4,7 +4,10 @@
  * reader left) is returned by a later write or send on that fd, with
  * SIGPIPE raised once on the caller, never with MSG_NOSIGNAL. Without the
  * shim the syscall reports it at once; both give the same answer to "which
- * errno, how many SIGPIPEs by then".
+ * errno, how many SIGPIPEs by then". Also with three fds written in turn,
+ * the second's reader gone before the thread moves on to the third: the
+ * flush that the move makes finds EPIPE, the second fd's next write
+ * reports it, and the first and third fds lose nothing.
  */
 #include "testlib.h"
 
@@ -41,11 +44,44 @@ static void until_error(const char *what, int sock, int flags)
 	printf("%s: close -> %d\n", what, close(s[1]));
 }
 
+static void middle_of_three(void)
+{
+	int a[2], b[2], c[2];
+	char got[32] = "";
+	long r;
+
+	if (pipe(a) || pipe(b) || pipe(c))
+		exit(T_EXIT_FAIL);
+	hits = 0;
+	write(a[1], "first ", 6);
+	write(b[1], "second", 6);
+	close(b[0]);
+	write(c[1], "third", 5);
+	write(a[1], "again", 5);
+	errno = 0;
+	r = write(b[1], "late", 4);
+	printf("three fds: second's next write -> %ld %s, SIGPIPE %d\n", r,
+	       r < 0 ? strerrorname_np(errno) : "", (int)hits);
+	T_CHECK(r < 0 && errno == EPIPE, "three fds: no EPIPE");
+	close(a[1]);
+	close(b[1]);
+	close(c[1]);
+	got[t_read_full(a[0], got, sizeof(got) - 1)] = 0;
+	printf("three fds: first has \"%s\"\n", got);
+	T_CHECK(!strcmp(got, "first again"), "three fds: first");
+	got[t_read_full(c[0], got, sizeof(got) - 1)] = 0;
+	printf("three fds: third has \"%s\"\n", got);
+	T_CHECK(!strcmp(got, "third"), "three fds: third");
+	close(a[0]);
+	close(c[0]);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, on_pipe);
 	until_error("pipe write", 0, 0);
 	until_error("socket send", 1, 0);
 	until_error("socket send MSG_NOSIGNAL", 1, MSG_NOSIGNAL);
+	middle_of_three();
 	return t_failed ? T_EXIT_FAIL : T_EXIT_PASS;
 }
