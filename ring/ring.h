@@ -134,6 +134,11 @@ enum ring_err {
  */
 struct ring_thread *ring_get(int *err, int *setup_errno);
 /*
+ * The same without asking the judge: for what must see the ring itself
+ * (the --check report), not serve a call through it.
+ */
+struct ring_thread *ring_get_unjudged(int *err, int *setup_errno);
+/*
  * After a ring_get() that made a ring or failed to: the -errno with which
  * the kernel refused SQPOLL (the ring is exact then), once; else 0.
  */

@@ -150,6 +150,18 @@ enter_needed() {
 	assert_output --partial hello
 }
 
+# The report takes the ring itself: a judge that sends a thread's first
+# calls to libc must not make it say pass-through.
+@test "shim-run --check finds the ring under every profile" {
+	local p
+	for p in exact sqpoll batch; do
+		run "$ROOT/scripts/shim-run" --lib "$SHIM_LIB" --profile "$p" --check
+		assert_success
+		assert_output --partial 'io_uring_setup: ok'
+		refute_output --partial 'pass-through'
+	done
+}
+
 @test "process_vm_readv refused: bad pointers still EFAULT, unchecked memory goes to libc" {
 	local efault=$ROOT/build/tests/efault want got prof
 	want=$("$efault")
