@@ -2,9 +2,10 @@
 /*
  * The judge: a thread's calls use its ring only while that is measured to
  * pay, and go to libc otherwise (fallback.sq-off under sqpoll,
- * fallback.cheaper under batch). One op alone on a ring costs more than
- * its syscall; what pays is an SQ thread with a core of its own, or work
- * the ring batches.
+ * fallback.cheaper under exact and batch). One op alone on a ring costs
+ * more than its syscall; what pays is an SQ thread with a core of its own,
+ * or, on a plain ring, the pace a dearer call gives a pipeline (exact's
+ * few wins, a small-write logger into cat among them).
  *
  * - sqpoll, a free core first. The SQ thread and the caller's spin each
  *   take a CPU; where the program's own threads (or anyone's) keep the

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sqpoll's judge (ring/judge.c): whether a thread's calls use its SQPOLL
- * ring or libc. Private to ring/.
+ * The judge (ring/judge.c): whether a thread's calls use its ring (SQPOLL
+ * or plain) or libc. Private to ring/.
  */
 #ifndef SHIM_RING_JUDGE_H
 #define SHIM_RING_JUDGE_H

@@ -70,11 +70,15 @@ void route_init(void)
 	static const enum fd_class fixed[] = { FD_FILE, FD_FILE_NOWAIT,
 					       FD_OTHER };
 	unsigned i, d;
+	/*
+	 * The judge governs every profile: one op alone on a plain ring costs
+	 * more than its syscall, so exact, like batch's unstaged calls, uses
+	 * the ring only while a timed trial finds it faster.
+	 */
 	struct ring_opts ro = {
 		.sqpoll = shim_cfg.profile == PROFILE_SQPOLL,
 		.sq_idle_ms = shim_cfg.sq_idle_ms, .sq_cpu = shim_cfg.sq_cpu,
-		.spin_us = shim_cfg.spin_us, .adapt = shim_cfg.adapt &&
-			 shim_cfg.profile != PROFILE_EXACT,
+		.spin_us = shim_cfg.spin_us, .adapt = shim_cfg.adapt,
 		.count = ring_counted,
 	};
 
@@ -269,6 +273,7 @@ struct ring_thread *route_begin(struct route_op *op)
 		return NULL;
 	}
 	if (err == RING_E_JUDGED) {
+		/* exact and batch: libc is cheaper; sqpoll: polling is off. */
 		route_skip(call, shim_cfg.profile == PROFILE_SQPOLL ? W_SQOFF
 								    : W_CHEAPER);
 	} else if (err == RING_E_BUSY) {
