@@ -65,6 +65,7 @@ struct ring_thread {
 					   (ring/judge.c) */
 		int state;		/* off, cooling, trial (libc, ring) or on */
 		bool fresh;		/* the ring trial made the ring */
+		bool won;		/* plain ring: won a trial, to confirm */
 		unsigned good;		/* good windows in a row */
 		unsigned left;		/* calls left in the window or trial,
 					   or before the clock is read */
