@@ -243,6 +243,7 @@ bool judge_admit(struct ring_pay *p, bool core, uint64_t cool_ns)
 		}
 		return false;
 	}
+	/* ring_judged_libc() takes this step itself for the calls it can. */
 	if (p->left > 1) {
 		p->left--;
 		return p->state == SQ_TRY_RING;

@@ -20,9 +20,6 @@ static inline uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* ring_pay.state; SQ_COOL: on, waiting for the SQ thread to sleep */
-enum { SQ_OFF, SQ_COOL, SQ_TRY_LIBC, SQ_TRY_RING, SQ_ON };
-
 /*
  * Not on: may this call use the thread's ring (made if need be)? CORE:
  * an SQPOLL ring, which pays only with a free core; COOL_NS: how long its

@@ -62,8 +62,36 @@ void route_ring_notices(void)
 }
 
 /*
+ * The fd classes whose calls, once the judge has them in libc, go there
+ * from the entry point (route_judged_fast()): those route_begin() would
+ * let through to the judge. Whether it does depends on SHIM_ROUTE and on
+ * the kernel profile only, both fixed by now; a pipe a real old kernel
+ * refuses RWF_NOWAIT on becomes FD_OTHER, outside the mask.
+ */
+static void judged_masks(void)
+{
+	unsigned c, d;
+
+	for (d = DIR_READ; d <= DIR_WRITE; d++) {
+		uint8_t m = 0;
+
+		for (c = FD_PIPE; c <= FD_OTHER; c++)
+			if (class_routed((enum fd_class)c, (enum route_dir)d) &&
+			    (c != FD_SOCKET ||
+			     ring_cap_allowed(RCAP_FEATURE, RF_SOCK_RW_NOWAIT)))
+				m |= (uint8_t)(1u << c);
+		route_judged_mask[d] = m;
+	}
+	if (shim_cfg.route & ROUTE_SOCKET)
+		route_judged_sock_mask = 1u << FD_SOCKET;
+	route_judged_why = shim_cfg.profile == PROFILE_SQPOLL ? W_SQOFF
+							       : W_CHEAPER;
+}
+
+/*
  * At initialisation: the options of the rings, the hooks, the batch
- * profile, and the classes SHIM_ROUTE sends to libc, per direction.
+ * profile, and the classes SHIM_ROUTE sends to libc, per direction; with
+ * the judge, those whose judged calls go to libc from the entry point.
  */
 void route_init(void)
 {
@@ -105,6 +133,8 @@ void route_init(void)
 				m |= (uint8_t)(1u << fixed[i]);
 		route_libc_mask[d] = m;
 	}
+	if (shim_cfg.adapt)
+		judged_masks();
 }
 
 /* io_uring is not there for this process: say why once, then stay out. */
