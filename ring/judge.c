@@ -4,7 +4,7 @@
  * pay, and go to libc otherwise (fallback.sq-off under sqpoll,
  * fallback.cheaper under exact and batch). One op alone on a ring costs
  * more than its syscall; what pays is an SQ thread with a core of its own,
- * or, on a plain ring, the pace a dearer call gives a pipeline (exact's
+ * or, on a plain ring, the pace a dearer call gives a program (exact's
  * few wins, a small-write logger into cat among them).
  *
  * - sqpoll, a free core first. The SQ thread and the caller's spin each

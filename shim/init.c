@@ -14,7 +14,8 @@
 #include "shim/shim.h"
 
 _Atomic int shim_mode = MODE_UNKNOWN;
-const char *shim_mode_why = "no routed call yet";
+/* Idle: no routed call yet, or the judge sent each one to libc. */
+const char *shim_mode_why = "no ring used yet";
 char shim_exe[64] = "?";
 
 /* 0: not started, 1: running (on some thread), 2: done */
