@@ -155,12 +155,13 @@ static inline bool route_libc_fast(enum shim_call call, int fd,
 /*
  * The same for a call the judge sends to libc (ring_judged_libc()) on an
  * fd of a class it would be routed for (bit c of CLASSES: class c, from
- * route_judged_mask or route_judged_sock_mask, zero where route_libc_fast()
- * has no fast path): counted as the judge's, and the caller goes straight
- * to libc. route_begin() would send it there as well, after checks that
- * could only send it there too; without them such a call costs about what
- * the bare call costs. The caller has checked the arguments route_begin()'s
- * callers check (a size of 0 or above SHIM_MAX_RW, flags, offsets).
+ * route_judged_mask or route_judged_sock_mask, zero without the judge, in
+ * the batch profile, disabled or in pass-through): counted as the judge's,
+ * and the caller goes straight to libc. route_begin() would send it there
+ * as well, after checks that could only send it there too; without them
+ * such a call costs about what the bare call costs. The caller has checked
+ * the arguments route_begin()'s callers check (a size of 0 or above
+ * SHIM_MAX_RW, flags, offsets).
  */
 static inline bool route_judged_fast(enum shim_call call, int fd,
 				     unsigned classes)
