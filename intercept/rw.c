@@ -97,6 +97,9 @@ static bool rw_ring(struct rw *q, long *ret)
 	return done;
 }
 
+/* The fd classes a positional call is routed on (NEED_FILE). */
+#define RW_FILES ((1u << FD_FILE) | (1u << FD_FILE_NOWAIT))
+
 /* The iovec past what the ring already moved, for libc to finish. */
 #define RW_REST(q, tmp) iov_skip((q).iov, (q).iovcnt, (q).done, (tmp))
 #define RW_OFF(q) ((q).off < 0 ? (q).off : (q).off + (off_t)(q).done)
@@ -140,6 +143,10 @@ static ssize_t shim_pread(int fd, void *buf, size_t n, off_t off)
 			.iov = &v, .iovcnt = 1, .off = off };
 	long r;
 
+	if (n - 1 < SHIM_MAX_RW && off >= 0 &&
+	    route_judged_fast(C_PREAD, fd, route_judged_mask[DIR_READ] &
+					   RW_FILES))
+		return real.pread64(fd, buf, n, off);
 	if (rw_ring(&q, &r))
 		return r;
 	return route_join(q.done, real.pread64(fd, (char *)buf + q.done,
@@ -157,6 +164,10 @@ static ssize_t shim_pwrite(int fd, const void *buf, size_t n, off_t off)
 	if (unlikely(batch_enabled) &&
 	    (r = batch_pwrite(C_PWRITE, fd, &v, 1, off)) != BATCH_PASS)
 		return r;
+	if (n - 1 < SHIM_MAX_RW && off >= 0 &&
+	    route_judged_fast(C_PWRITE, fd, route_judged_mask[DIR_WRITE] &
+					    RW_FILES))
+		return real.pwrite64(fd, buf, n, off);
 	if (rw_ring(&q, &r))
 		return r;
 	return route_join(q.done, real.pwrite64(fd, (const char *)buf + q.done,

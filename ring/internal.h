@@ -21,7 +21,6 @@
 #define TAG_OP		1
 
 extern struct ring_opts ring_opt;
-extern __thread struct ring_thread ring_tls;
 extern _Atomic unsigned ring_gen;
 /* A seccomp filter is (about to be) in force: io_uring is never entered,
  * created or torn down again in this process. */

@@ -2,9 +2,10 @@
 /*
  * The judge: a thread's calls use its ring only while that is measured to
  * pay, and go to libc otherwise (fallback.sq-off under sqpoll,
- * fallback.cheaper under batch). One op alone on a ring costs more than
- * its syscall; what pays is an SQ thread with a core of its own, or work
- * the ring batches.
+ * fallback.cheaper under exact and batch). One op alone on a ring costs
+ * more than its syscall; what pays is an SQ thread with a core of its own,
+ * or, on a plain ring, the pace a dearer call gives a program (exact's
+ * few wins, a small-write logger into cat among them).
  *
  * - sqpoll, a free core first. The SQ thread and the caller's spin each
  *   take a CPU; where the program's own threads (or anyone's) keep the
@@ -16,13 +17,14 @@
  * - Then a trial, the program's own pace being the measure: SQ_TRIAL
  *   calls in libc, then SQ_TRIAL calls on the ring, each timed from the
  *   first call to the one after the last. Only a ring trial at least
- *   SQ_WIN_PERMILLE as fast as the libc trial turns the ring on. An op
- *   served at once is served cheaper by its syscall, so a file copy finds
- *   libc faster; a request/response loop whose syscalls sleep and wake
- *   finds an SQ thread faster. The trial in which the ring is made does
- *   not count: the ring's start is paid once. A thread's first look or
- *   trial comes SQ_LOOK_NS after its first call: one that ends sooner
- *   never pays for either.
+ *   SQ_WIN_PERMILLE as fast as the libc trial turns the ring on (a plain
+ *   ring's, only if the next pair says so too). An op served at once is
+ *   served cheaper by its syscall, so a file copy finds libc faster; a
+ *   request/response loop whose syscalls sleep and wake finds an SQ
+ *   thread faster. The trial in which the ring is made does not count:
+ *   the ring's start is paid once. A thread's first look or trial comes
+ *   SQ_LOOK_NS after its first call, its calls going to libc meanwhile:
+ *   one that ends sooner never pays for either, nor makes a ring.
  * - While on: after SQ_ON_NS (doubled after each trial won, up to
  *   SQ_ON_MAX_NS) a new trial says whether the ring still pays (under
  *   sqpoll its libc half starts once the SQ thread sleeps). Under
@@ -36,8 +38,10 @@
  *   ring is off.
  * - Off periods start at SQ_OFF_MIN_NS and double after each failed look,
  *   trial or window, up to SQ_OFF_MAX_NS; SQ_GOOD_WINDOWS good windows in a
- *   row reset them. While nothing is submitted an SQ thread sleeps after
- *   SHIM_SQ_IDLE_MS, and the cores are the program's.
+ *   row reset them (a plain ring has no windows: its thread, once the ring
+ *   has lost a few trials, tries again every SQ_OFF_MAX_NS). While nothing
+ *   is submitted an SQ thread sleeps after SHIM_SQ_IDLE_MS, and the cores
+ *   are the program's.
  *
  * Counting calls, not time, keeps the clock off the path: it is read every
  * SQ_SKIP_MIN or more calls (a doubling count) while off, every
@@ -86,6 +90,7 @@ static void go_off(struct ring_pay *p, uint64_t t)
 	p->off_ns = doubled(p->off_ns, SQ_OFF_MIN_NS, SQ_OFF_MAX_NS);
 	p->on_ns = 0;
 	p->state = SQ_OFF;
+	p->won = false;
 	p->good = 0;
 	p->idle0 = 0;
 	wait_calls(p, t + p->off_ns);
@@ -172,8 +177,11 @@ static void start_trial(struct ring_pay *p, int state, uint64_t t)
 	p->t0 = t;
 }
 
-/* The last call of a trial has returned and the next one starts now. */
-static void end_trial(struct ring_pay *p, uint64_t t)
+/*
+ * The last call of a trial has returned and the next one starts now.
+ * CORE: an SQPOLL ring (judge_admit()).
+ */
+static void end_trial(struct ring_pay *p, bool core, uint64_t t)
 {
 	uint64_t took = t - p->t0;
 
@@ -191,6 +199,19 @@ static void end_trial(struct ring_pay *p, uint64_t t)
 		go_off(p, t);
 		return;
 	}
+	/*
+	 * A plain ring's op costs more than its syscall, so its win can only
+	 * be the program's pace, and a libc trial that was preempted or
+	 * waited on a peer's own trial makes one up: in a dd | dd pipeline
+	 * a third of the trials, each 100 ms on at half speed. A second
+	 * pair, with a libc trial of its own, must say the same.
+	 */
+	if (!core && !p->won) {
+		p->won = true;
+		start_trial(p, SQ_TRY_LIBC, t);
+		return;
+	}
+	p->won = false;
 	p->on_ns = doubled(p->on_ns, SQ_ON_NS, SQ_ON_MAX_NS);
 	p->until = t + p->on_ns;
 	p->state = SQ_ON;
@@ -222,13 +243,14 @@ bool judge_admit(struct ring_pay *p, bool core, uint64_t cool_ns)
 		}
 		return false;
 	}
+	/* ring_judged_libc() takes this step itself for the calls it can. */
 	if (p->left > 1) {
 		p->left--;
 		return p->state == SQ_TRY_RING;
 	}
 	t = now_ns();
 	if (p->state == SQ_TRY_LIBC || p->state == SQ_TRY_RING) {
-		end_trial(p, t);
+		end_trial(p, core, t);
 		return p->state == SQ_ON || p->state == SQ_TRY_RING;
 	}
 	if (!p->until) {		/* the thread's first call */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sqpoll's judge (ring/judge.c): whether a thread's calls use its SQPOLL
- * ring or libc. Private to ring/.
+ * The judge (ring/judge.c): whether a thread's calls use its ring (SQPOLL
+ * or plain) or libc. Private to ring/.
  */
 #ifndef SHIM_RING_JUDGE_H
 #define SHIM_RING_JUDGE_H
@@ -19,9 +19,6 @@ static inline uint64_t now_ns(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
-
-/* ring_pay.state; SQ_COOL: on, waiting for the SQ thread to sleep */
-enum { SQ_OFF, SQ_COOL, SQ_TRY_LIBC, SQ_TRY_RING, SQ_ON };
 
 /*
  * Not on: may this call use the thread's ring (made if need be)? CORE:

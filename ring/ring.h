@@ -50,6 +50,9 @@ enum ring_state {
 	RT_EXITING,	/* thread is exiting: no new ring */
 };
 
+/* ring_pay.state; SQ_COOL: on, waiting for the SQ thread to sleep */
+enum { SQ_OFF, SQ_COOL, SQ_TRY_LIBC, SQ_TRY_RING, SQ_ON };
+
 struct ring_thread {
 	struct io_uring uring;
 	struct io_uring_sqe *op_sqe;
@@ -65,6 +68,7 @@ struct ring_thread {
 					   (ring/judge.c) */
 		int state;		/* off, cooling, trial (libc, ring) or on */
 		bool fresh;		/* the ring trial made the ring */
+		bool won;		/* plain ring: won a trial, to confirm */
 		unsigned good;		/* good windows in a row */
 		unsigned left;		/* calls left in the window or trial,
 					   or before the clock is read */
@@ -134,10 +138,35 @@ enum ring_err {
  */
 struct ring_thread *ring_get(int *err, int *setup_errno);
 /*
+ * The same without asking the judge: for what must see the ring itself
+ * (the --check report), not serve a call through it.
+ */
+struct ring_thread *ring_get_unjudged(int *err, int *setup_errno);
+/*
  * After a ring_get() that made a ring or failed to: the -errno with which
  * the kernel refused SQPOLL (the ring is exact then), once; else 0.
  */
 int ring_take_sqpoll_refusal(void);
+
+extern __thread struct ring_thread ring_tls;
+
+/*
+ * True: the judge sends this thread's call to libc, and saying so needs
+ * neither the clock nor the ring (judge_admit()'s own first step, counted
+ * the same way): the call goes there at once. False: ring_get() decides.
+ * Never while a handler interrupted this thread inside the ring layer
+ * (busy): the judge's state is the interrupted call's.
+ */
+static inline bool ring_judged_libc(void)
+{
+	struct ring_pay *p = &ring_tls.pay;
+
+	if (ring_tls.busy || p->left <= 1 || p->state == SQ_ON ||
+	    p->state == SQ_TRY_RING)
+		return false;
+	p->left--;
+	return true;
+}
 
 static inline void ring_put(struct ring_thread *rt)
 {

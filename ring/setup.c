@@ -307,7 +307,12 @@ int ring_take_sqpoll_refusal(void)
 	       atomic_exchange(&sqpoll_refusal, 0) : 0;
 }
 
-struct ring_thread *ring_get(int *err, int *setup_errno)
+/*
+ * ring_get() and ring_get_unjudged(): one body, inlined into each so that
+ * the hot path's copy tests only ring_opt.adapt.
+ */
+static inline __attribute__((always_inline)) struct ring_thread *
+ring_take(int *err, int *setup_errno, bool judged)
 {
 	struct ring_thread *rt = &ring_tls;
 	int ret;
@@ -322,7 +327,7 @@ struct ring_thread *ring_get(int *err, int *setup_errno)
 		*err = RING_E_EXITING;
 		goto out;
 	}
-	if (ring_opt.adapt &&
+	if (judged && ring_opt.adapt &&
 	    RING_UNLIKELY(rt->pay.state != SQ_ON || !--rt->pay.on_left) &&
 	    !judge_admit(&rt->pay, ring_opt.sqpoll &&
 			 !atomic_load_explicit(&sqpoll_refused,
@@ -370,6 +375,16 @@ struct ring_thread *ring_get(int *err, int *setup_errno)
 out:
 	ring_put(rt);
 	return NULL;
+}
+
+struct ring_thread *ring_get(int *err, int *setup_errno)
+{
+	return ring_take(err, setup_errno, true);
+}
+
+struct ring_thread *ring_get_unjudged(int *err, int *setup_errno)
+{
+	return ring_take(err, setup_errno, false);
 }
 
 void ring_fork_prepare(void)

@@ -62,19 +62,51 @@ void route_ring_notices(void)
 }
 
 /*
+ * The fd classes whose calls, once the judge has them in libc, go there
+ * from the entry point (route_judged_fast()): those route_begin() would
+ * let through to the judge. Whether it does depends on SHIM_ROUTE and on
+ * the kernel profile only, both fixed by now; a pipe a real old kernel
+ * refuses RWF_NOWAIT on becomes FD_OTHER, outside the mask.
+ */
+static void judged_masks(void)
+{
+	unsigned c, d;
+
+	for (d = DIR_READ; d <= DIR_WRITE; d++) {
+		uint8_t m = 0;
+
+		for (c = FD_PIPE; c <= FD_OTHER; c++)
+			if (class_routed((enum fd_class)c, (enum route_dir)d) &&
+			    (c != FD_SOCKET ||
+			     ring_cap_allowed(RCAP_FEATURE, RF_SOCK_RW_NOWAIT)))
+				m |= (uint8_t)(1u << c);
+		route_judged_mask[d] = m;
+	}
+	if (shim_cfg.route & ROUTE_SOCKET)
+		route_judged_sock_mask = 1u << FD_SOCKET;
+	route_judged_why = shim_cfg.profile == PROFILE_SQPOLL ? W_SQOFF
+							       : W_CHEAPER;
+}
+
+/*
  * At initialisation: the options of the rings, the hooks, the batch
- * profile, and the classes SHIM_ROUTE sends to libc, per direction.
+ * profile, and the classes SHIM_ROUTE sends to libc, per direction; with
+ * the judge, those whose judged calls go to libc from the entry point.
  */
 void route_init(void)
 {
 	static const enum fd_class fixed[] = { FD_FILE, FD_FILE_NOWAIT,
 					       FD_OTHER };
 	unsigned i, d;
+	/*
+	 * The judge governs every profile: one op alone on a plain ring costs
+	 * more than its syscall, so exact, like batch's unstaged calls, uses
+	 * the ring only while a timed trial finds it faster.
+	 */
 	struct ring_opts ro = {
 		.sqpoll = shim_cfg.profile == PROFILE_SQPOLL,
 		.sq_idle_ms = shim_cfg.sq_idle_ms, .sq_cpu = shim_cfg.sq_cpu,
-		.spin_us = shim_cfg.spin_us, .adapt = shim_cfg.adapt &&
-			 shim_cfg.profile != PROFILE_EXACT,
+		.spin_us = shim_cfg.spin_us, .adapt = shim_cfg.adapt,
 		.count = ring_counted,
 	};
 
@@ -101,6 +133,8 @@ void route_init(void)
 				m |= (uint8_t)(1u << fixed[i]);
 		route_libc_mask[d] = m;
 	}
+	if (shim_cfg.adapt)
+		judged_masks();
 }
 
 /* io_uring is not there for this process: say why once, then stay out. */
@@ -269,6 +303,7 @@ struct ring_thread *route_begin(struct route_op *op)
 		return NULL;
 	}
 	if (err == RING_E_JUDGED) {
+		/* exact and batch: libc is cheaper; sqpoll: polling is off. */
 		route_skip(call, shim_cfg.profile == PROFILE_SQPOLL ? W_SQOFF
 								    : W_CHEAPER);
 	} else if (err == RING_E_BUSY) {

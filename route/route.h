@@ -125,25 +125,55 @@ static inline void route_skip(enum shim_call call, enum shim_why why)
 }
 
 /*
- * A call that goes to libc for its fd type, decided before anything else:
- * the pass-through must cost what the bare call costs. The same verdict,
- * counted the same way, as route_begin() would reach (the mask is zero
- * until the shim is initialised, when it is disabled or in pass-through,
- * and in the batch profile; pipes and
- * sockets, whose routing also depends on kernel features, take the long
- * way).
+ * A call that goes to libc for its fd type, or by the judge's verdict,
+ * decided before anything else: the pass-through must cost what the bare
+ * call costs. The same verdict, counted the same way, as route_begin()
+ * would reach (the masks are zero until the shim is initialised, when it
+ * is disabled or in pass-through, and in the batch profile; for the fd
+ * type, pipes and sockets, whose routing also depends on kernel features,
+ * take the long way).
  */
 static inline bool route_libc_fast(enum shim_call call, int fd,
 				   enum route_dir dir)
 {
 	unsigned cls;
 
-	if (unlikely((unsigned)fd >= FD_MAX))
+	if (unlikely((unsigned)fd >= FD_MAX) || unlikely(shim_in_vfork))
 		return false;
 	cls = atomic_load_explicit(&fd_tab[fd].cls, memory_order_relaxed);
-	if (!((route_libc_mask[dir] >> cls) & 1) || unlikely(shim_in_vfork))
+	if ((route_libc_mask[dir] >> cls) & 1) {
+		stat_real(call, W_FDTYPE);
+		return true;
+	}
+	if (((route_judged_mask[dir] >> cls) & 1) && ring_judged_libc()) {
+		stat_real(call, (enum shim_why)route_judged_why);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * The same for a call the judge sends to libc (ring_judged_libc()) on an
+ * fd of a class it would be routed for (bit c of CLASSES: class c, from
+ * route_judged_mask or route_judged_sock_mask, zero without the judge, in
+ * the batch profile, disabled or in pass-through): counted as the judge's,
+ * and the caller goes straight to libc. route_begin() would send it there
+ * as well, after checks that could only send it there too; without them
+ * such a call costs about what the bare call costs. The caller has checked
+ * the arguments route_begin()'s callers check (a size of 0 or above
+ * SHIM_MAX_RW, flags, offsets).
+ */
+static inline bool route_judged_fast(enum shim_call call, int fd,
+				     unsigned classes)
+{
+	unsigned cls;
+
+	if (unlikely((unsigned)fd >= FD_MAX) || unlikely(shim_in_vfork))
 		return false;
-	stat_real(call, W_FDTYPE);
+	cls = atomic_load_explicit(&fd_tab[fd].cls, memory_order_relaxed);
+	if (!((classes >> cls) & 1) || !ring_judged_libc())
+		return false;
+	stat_real(call, (enum shim_why)route_judged_why);
 	return true;
 }
 

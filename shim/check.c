@@ -71,7 +71,8 @@ void shim_check_report(void)
 		out("  SHIM_DISABLE is set: every call goes to libc\n");
 		return;
 	}
-	rt = ring_get(&err, &serr);
+	/* The judge would send a first call to libc: the report needs a ring. */
+	rt = ring_get_unjudged(&err, &serr);
 	route_ring_notices();
 	if (!rt) {
 		out("  %s: %s -> pass-through: every call goes to libc\n",

@@ -14,7 +14,8 @@
 #include "shim/shim.h"
 
 _Atomic int shim_mode = MODE_UNKNOWN;
-const char *shim_mode_why = "no routed call yet";
+/* Idle: no routed call yet, or the judge sent each one to libc. */
+const char *shim_mode_why = "no ring used yet";
 char shim_exe[64] = "?";
 
 /* 0: not started, 1: running (on some thread), 2: done */
@@ -116,8 +117,10 @@ void shim_set_passthrough(const char *why)
 	int old = atomic_exchange(&shim_mode, MODE_PASSTHROUGH);
 
 	if (old != MODE_PASSTHROUGH) {
-		/* No more fd-type fast path: every call counts as pass-through. */
+		/* No more fast paths: every call counts as pass-through. */
 		memset(route_libc_mask, 0, sizeof(route_libc_mask));
+		memset(route_judged_mask, 0, sizeof(route_judged_mask));
+		route_judged_sock_mask = 0;
 		shim_mode_why = why;
 		shim_live_publish();
 		shim_live_update_mode();

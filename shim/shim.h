@@ -183,6 +183,14 @@ struct stat_slot {
 struct shim_hot {
 	/* Bit c of [dir]: fd class c is never routed that way (SHIM_ROUTE). */
 	uint8_t libc_mask[2];
+	/*
+	 * Bit c of [dir]: read/write on fd class c would be routed that way,
+	 * and of sock_mask: send/recv would be; a call the judge sends to
+	 * libc goes there from the entry point (route_judged_fast()).
+	 */
+	uint8_t judged_mask[2];
+	uint8_t judged_sock_mask;
+	uint8_t judged_why;	/* how such a call counts: enum shim_why */
 	ssize_t (*read)(int, void *, size_t);	/* = real.read */
 	ssize_t (*write)(int, const void *, size_t);
 } __attribute__((aligned(64)));
@@ -427,6 +435,9 @@ static inline enum shim_why shim_seccomp_why(void)
 
 /* route/route.c */
 #define route_libc_mask (shim_hot.libc_mask)
+#define route_judged_mask (shim_hot.judged_mask)
+#define route_judged_sock_mask (shim_hot.judged_sock_mask)
+#define route_judged_why (shim_hot.judged_why)
 void route_init(void);
 void route_ring_notices(void);
 

@@ -6,7 +6,7 @@
 load helpers
 
 # A command prefix (not a function: $! must be the server itself).
-with_shim="env LD_PRELOAD=$SHIM_LIB SHIM_STATS=$BATS_TEST_TMPDIR/st"
+with_shim="env LD_PRELOAD=$SHIM_LIB SHIM_ADAPT=${SHIM_ADAPT-0} SHIM_STATS=$BATS_TEST_TMPDIR/st"
 
 setup() {
 	PIDS=()
@@ -206,8 +206,8 @@ redis-cli -p $port DBSIZE'
 	for wrap in plain shimmed; do
 		port=$(free_port)
 		if [ $wrap = shimmed ]; then
-			env LD_PRELOAD="$SHIM_LIB" SHIM_STATS="$BATS_TEST_TMPDIR/st" \
-				redis-server --port "$port" --bind 127.0.0.1 --save "" \
+			env LD_PRELOAD="$SHIM_LIB" SHIM_ADAPT="${SHIM_ADAPT-0}" \
+				SHIM_STATS="$BATS_TEST_TMPDIR/st" redis-server --port "$port" --bind 127.0.0.1 --save "" \
 				--appendonly no --dir "$BATS_TEST_TMPDIR" >/dev/null &
 		else
 			redis-server --port "$port" --bind 127.0.0.1 --save "" \

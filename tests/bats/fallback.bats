@@ -21,7 +21,7 @@ teardown() {
 denied() {
 	ST=$BATS_TEST_TMPDIR/st
 	timeout 60 "$SECCOMP" $1 -- env LD_PRELOAD="$SHIM_LIB" SHIM_STATS="$ST" \
-		bash -c "$2"
+		SHIM_ADAPT="${SHIM_ADAPT-0}" bash -c "$2"
 }
 
 field() {
@@ -117,7 +117,7 @@ enter_needed() {
 
 @test "bad settings warn once and change nothing else" {
 	export DATA
-	run bash -c "SHIM_ROUTE=+bogus SHIM_PROFILE=nonsense LD_PRELOAD=$SHIM_LIB \
+	run bash -c "SHIM_ROUTE=+bogus SHIM_PROFILE=nonsense SHIM_ADAPT=${SHIM_ADAPT-0} LD_PRELOAD=$SHIM_LIB \
 		SHIM_STATS=$BATS_TEST_TMPDIR/st bash -c '$pipeline' 2>$BATS_TEST_TMPDIR/err"
 	assert_success
 	assert_output "$WANT"
@@ -127,8 +127,9 @@ enter_needed() {
 }
 
 @test "SHIM_STRICT=1 under seccomp: exits 86 and says why" {
-	# a socket call: routed on every kernel, so the denial is met
-	run "$SECCOMP" --setup=EPERM -- env LD_PRELOAD="$SHIM_LIB" SHIM_STRICT=1 \
+	# a socket call: routed on every kernel, so the denial is met (by
+	# the first call: the judge's first calls would not try a ring)
+	run "$SECCOMP" --setup=EPERM -- env LD_PRELOAD="$SHIM_LIB" SHIM_STRICT=1 SHIM_ADAPT=0 \
 		/usr/bin/python3 -c 'import socket; a, b = socket.socketpair(); a.send(b"x"); print(b.recv(1))'
 	assert_equal "$status" 86
 	assert_output --partial "passthrough"
@@ -148,6 +149,18 @@ enter_needed() {
 	run "$SECCOMP" --setup=EPERM -- "$ROOT/scripts/shim-run" --lib "$SHIM_LIB" --stats -- sh -c 'echo hello | cat'
 	assert_success
 	assert_output --partial hello
+}
+
+# The report takes the ring itself: a judge that sends a thread's first
+# calls to libc must not make it say pass-through.
+@test "shim-run --check finds the ring under every profile" {
+	local p
+	for p in exact sqpoll batch; do
+		run "$ROOT/scripts/shim-run" --lib "$SHIM_LIB" --profile "$p" --check
+		assert_success
+		assert_output --partial 'io_uring_setup: ok'
+		refute_output --partial 'pass-through'
+	done
 }
 
 @test "process_vm_readv refused: bad pointers still EFAULT, unchecked memory goes to libc" {

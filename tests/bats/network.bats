@@ -28,7 +28,7 @@ socat_pair() {
 }
 
 # A command prefix (not a function: $! must be the program itself).
-with_shim="env LD_PRELOAD=$SHIM_LIB SHIM_STATS=$BATS_TEST_TMPDIR/st"
+with_shim="env LD_PRELOAD=$SHIM_LIB SHIM_ADAPT=${SHIM_ADAPT-0} SHIM_STATS=$BATS_TEST_TMPDIR/st"
 
 @test "socat over TCP, shim on both ends" {
 	PORT=$(free_port)

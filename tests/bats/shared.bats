@@ -87,8 +87,14 @@ pg_under() {
 	[[ $got == *"consistent|t"* ]] || fail "$got"
 }
 
+# Judged: the backends' calls go to libc but for the judge's trials.
 @test "postgres + pgbench, profile exact" {
 	pg_under exact 1 1000
+}
+
+# Every backend's calls on its ring, as exact served them before its judge.
+@test "postgres + pgbench, profile exact, the ring forced (SHIM_ADAPT=0)" {
+	pg_under "exact SHIM_ADAPT=0" 1 500
 }
 
 # An SQ thread per ring, every backend's and client's, on a small machine:
@@ -135,7 +141,7 @@ git_over_daemon() {
 		for i in $(seq 1 40 3); do echo "$i" >> "f$i"; done && git commit -qam two)
 	local want got p
 	want=$(git_over_daemon ""; echo "status $?")
-	for p in exact "sqpoll SHIM_ADAPT=0" sqpoll batch; do
+	for p in exact "exact SHIM_ADAPT=0" sqpoll "sqpoll SHIM_ADAPT=0" batch; do
 		got=$(git_over_daemon "LD_PRELOAD=$SHIM_LIB SHIM_PROFILE=$p"; echo "status $?")
 		assert_equal "$got" "$want"
 	done

@@ -9,6 +9,7 @@
 #include "testlib.h"
 
 /* Pipes, and read/write on sockets, take RWF_NOWAIT from 6.4. */
+/* SHIM-ENV: SHIM_ADAPT=0 */
 /* SHIM-EXPECT: read.ring>=1@6.4 write.ring>=1@6.4 */
 
 static volatile int cleaned;

@@ -32,6 +32,7 @@
 #include "testlib.h"
 
 /* Pipes, and read/write on sockets, take RWF_NOWAIT from 6.4. */
+/* SHIM-ENV: SHIM_ADAPT=0 */
 /* SHIM-EXPECT: read.ring>=100 write.ring>=100@6.4 send.ring>=10 recv.ring>=10 */
 
 enum { O_PIPE, O_USTREAM, O_UDGRAM, O_TCP, O_FILE, NR_OBJ };

@@ -12,6 +12,7 @@
 #include "testlib.h"
 
 /* Pipes, and read/write on sockets, take RWF_NOWAIT from 6.4. */
+/* SHIM-ENV: SHIM_ADAPT=0 */
 /* SHIM-EXPECT: write.ring>=1@6.4 writev.ring>=1@6.4 */
 
 #define BAD ((void *)8)

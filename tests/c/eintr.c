@@ -12,6 +12,7 @@
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
 /* Pipes, and read/write on sockets, take RWF_NOWAIT from 6.4. */
+/* SHIM-ENV: SHIM_ADAPT=0 */
 /* SHIM-EXPECT: write.ring>=1@6.4 */
 
 enum { READ, RECV, ACCEPT };

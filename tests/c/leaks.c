@@ -5,6 +5,7 @@
 #include "testlib.h"
 
 /* Pipes, and read/write on sockets, take RWF_NOWAIT from 6.4. */
+/* SHIM-ENV: SHIM_ADAPT=0 */
 /* SHIM-EXPECT: read.ring>=2000@6.4 rings>=2000@6.4 */
 
 static int count_fds(void)

@@ -4,13 +4,16 @@
  * of them creates the live-stats file, and no other may truncate it under
  * the first one's copy (that was a SIGBUS, 1 run in 15 with io_uring_enter
  * denied). Each round is a fresh image, exec'd, so that each has a first
- * call to race for.
+ * call to race for. SHIM_ADAPT=0: the judge would send those first calls to
+ * libc, and no thread would try a ring (or meet its denial).
  */
 #include <pthread.h>
 #include <spawn.h>
 #include <sys/wait.h>
 
 #include "testlib.h"
+
+/* SHIM-ENV: SHIM_ADAPT=0 */
 
 #define THREADS 16
 #define ROUNDS 40

@@ -9,6 +9,7 @@
 #include "testlib.h"
 
 /* Pipes, and read/write on sockets, take RWF_NOWAIT from 6.4. */
+/* SHIM-ENV: SHIM_ADAPT=0 */
 /* SHIM-EXPECT: read.ring>=1@6.4 pread.ring>=2 recv.ring>=1 recvfrom.ring>=1 */
 
 extern ssize_t __read_chk(int, void *, size_t, size_t);

@@ -12,7 +12,7 @@
 
 #include "testlib.h"
 
-/* SHIM-ENV: SHIM_KERNEL=5.15 */
+/* SHIM-ENV: SHIM_KERNEL=5.15 SHIM_ADAPT=0 */
 /* SHIM-EXPECT: recv.ring>=10 send.ring>=10 rings>=5 */
 
 /* The highest open fd: the ring's, if the shim made one. */

@@ -5,6 +5,7 @@
 
 #include "testlib.h"
 
+/* SHIM-ENV: SHIM_ADAPT=0 */
 /* SHIM-EXPECT: read.ring>=3 pread.ring>=1 readv.ring>=1 preadv.ring>=1 */
 
 #define BIG (16 << 20)

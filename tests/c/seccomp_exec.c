@@ -7,6 +7,7 @@
  * "Seccomp: 2" in /proc/self/status at start-up and probes
  * io_uring in a short-lived child before making a ring.
  */
+/* SHIM-ENV: SHIM_ADAPT=0 */
 /* SHIM-EXPECT: read.ring>=1@6.4 fallback.seccomp>=4 */
 #include <linux/audit.h>
 #include <linux/filter.h>

@@ -6,6 +6,7 @@
  * a normal exit. Under the shim the filter must find no ring in use: the
  * process goes pass-through before it is installed.
  */
+/* SHIM-ENV: SHIM_ADAPT=0 */
 /* SHIM-EXPECT: read.ring>=1@6.4 write.ring>=1@6.4 fallback.seccomp>=2 */
 #include <linux/audit.h>
 #include <linux/filter.h>

@@ -7,6 +7,7 @@
 #include "testlib.h"
 
 /* Pipes, and read/write on sockets, take RWF_NOWAIT from 6.4. */
+/* SHIM-ENV: SHIM_ADAPT=0 */
 /* SHIM-EXPECT: write.ring>=1@6.4 send.ring>=1 */
 
 static volatile sig_atomic_t hits, wrong_thread;

@@ -6,6 +6,7 @@
 
 #include "testlib.h"
 
+/* SHIM-ENV: SHIM_ADAPT=0 */
 /* SHIM-EXPECT: accept.ring>=1@6.10 connect.real>=1 send.ring>=1 recv.ring>=1 */
 /* SHIM-EXPECT: sendto.ring>=1 recvfrom.ring>=1 sendmsg.ring>=1 recvmsg.ring>=1 */
 

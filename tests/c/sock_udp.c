@@ -4,6 +4,7 @@
 
 #include "testlib.h"
 
+/* SHIM-ENV: SHIM_ADAPT=0 */
 /* SHIM-EXPECT: sendto.ring>=3 recvfrom.ring>=2 recvmsg.ring>=1 send.ring>=1 */
 
 int main(void)

@@ -4,6 +4,7 @@
 
 #include "testlib.h"
 
+/* SHIM-ENV: SHIM_ADAPT=0 */
 /* SHIM-EXPECT: sendmsg.ring>=2 recvmsg.ring>=2 */
 
 int main(void)

@@ -10,6 +10,7 @@
 #include "testlib.h"
 
 /* Pipes, and read/write on sockets, take RWF_NOWAIT from 6.4. */
+/* SHIM-ENV: SHIM_ADAPT=0 */
 /* SHIM-EXPECT: rings>=10000@6.4 read.ring>=20000@6.4 write.ring>=20000@6.4 fallback.ring-error==0 */
 
 #define NT	1000

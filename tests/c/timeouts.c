@@ -4,6 +4,7 @@
 
 #include "testlib.h"
 
+/* SHIM-ENV: SHIM_ADAPT=0 */
 /* SHIM-EXPECT: send.ring>=1 */
 
 static unsigned char big[1 << 20];

@@ -15,6 +15,7 @@
 #include "testlib.h"
 
 /* Prediction only follows ring EAGAINs: recv on a socket has them always. */
+/* SHIM-ENV: SHIM_ADAPT=0 */
 /* SHIM-EXPECT: recv.ring>=1 fallback.wouldblock.predicted>=1000 */
 
 #define SPINS 200
