@@ -494,7 +494,8 @@ static _Atomic bool pipe_nowait_off;
  * batches across its reads. An empty pipe says EAGAIN and changes
  * nothing: the caller's path sends the staged data before it may wait.
  * The read is a cancellation point as the syscall is. BATCH_PASS: the
- * caller's path does the read.
+ * caller's path does the read. Without the judge (SHIM_ADAPT=0) the ring
+ * serves every read it can, this one too.
  */
 long batch_read_now(enum shim_call call, int fd, const struct iovec *iov,
 		    int cnt)
@@ -502,7 +503,7 @@ long batch_read_now(enum shim_call call, int fd, const struct iovec *iov,
 	int saved = errno;
 	long r;
 
-	if (!batch_mine || in_batch || shim_in_vfork ||
+	if (!batch_mine || !shim_cfg.adapt || in_batch || shim_in_vfork ||
 	    fd_class_get(fd) != FD_PIPE ||
 	    atomic_load_explicit(&pipe_nowait_off, memory_order_relaxed))
 		return BATCH_PASS;

@@ -129,10 +129,22 @@ static inline void route_skip(enum shim_call call, enum shim_why why)
  * decided before anything else: the pass-through must cost what the bare
  * call costs. The same verdict, counted the same way, as route_begin()
  * would reach (the masks are zero until the shim is initialised, when it
- * is disabled or in pass-through, and in the batch profile; for the fd
+ * is disabled or in pass-through, and hold no class batch may stage; for the fd
  * type, pipes and sockets, whose routing also depends on kernel features,
  * take the long way).
  */
+/*
+ * Under batch, the fast paths are for an fd nothing is staged on, from a
+ * thread that staged nothing: else the barriers come first (the masks
+ * leave out what batch may stage).
+ */
+static inline bool route_batch_clear(int fd)
+{
+	return likely(!batch_enabled) ||
+	       (!batch_mine && !atomic_load_explicit(&fd_tab[fd].batch_buf,
+						     memory_order_relaxed));
+}
+
 static inline bool route_libc_fast(enum shim_call call, int fd,
 				   enum route_dir dir)
 {
@@ -141,11 +153,12 @@ static inline bool route_libc_fast(enum shim_call call, int fd,
 	if (unlikely((unsigned)fd >= FD_MAX) || unlikely(shim_in_vfork))
 		return false;
 	cls = atomic_load_explicit(&fd_tab[fd].cls, memory_order_relaxed);
-	if ((route_libc_mask[dir] >> cls) & 1) {
+	if (((route_libc_mask[dir] >> cls) & 1) && route_batch_clear(fd)) {
 		stat_real(call, W_FDTYPE);
 		return true;
 	}
-	if (((route_judged_mask[dir] >> cls) & 1) && ring_judged_libc()) {
+	if (((route_judged_mask[dir] >> cls) & 1) && route_batch_clear(fd) &&
+	    ring_judged_libc()) {
 		stat_real(call, (enum shim_why)route_judged_why);
 		return true;
 	}
@@ -171,7 +184,8 @@ static inline bool route_judged_fast(enum shim_call call, int fd,
 	if (unlikely((unsigned)fd >= FD_MAX) || unlikely(shim_in_vfork))
 		return false;
 	cls = atomic_load_explicit(&fd_tab[fd].cls, memory_order_relaxed);
-	if (!((classes >> cls) & 1) || !ring_judged_libc())
+	if (!((classes >> cls) & 1) || !route_batch_clear(fd) ||
+	    !ring_judged_libc())
 		return false;
 	stat_real(call, (enum shim_why)route_judged_why);
 	return true;

@@ -19,7 +19,7 @@
 
 #include "testlib.h"
 
-/* SHIM-ENV: SHIM_PROFILE=batch */
+/* SHIM-ENV: SHIM_PROFILE=batch SHIM_ADAPT=1 */
 /* SHIM-EXPECT: batch.reads_kept>=1000 write.batch>=1000 */
 
 #define FILTER_BYTES (1 << 20)
