@@ -493,6 +493,8 @@ static _Atomic bool pipe_nowait_off;
  * and what is staged stays staged; a filter that reads and writes so
  * batches across its reads. An empty pipe says EAGAIN and changes
  * nothing: the caller's path sends the staged data before it may wait.
+ * A pipe that keeps saying EAGAIN is asked less often (the fd's would-block
+ * prediction, as for the ring's attempts).
  * The read is a cancellation point as the syscall is. BATCH_PASS: the
  * caller's path does the read. Without the judge (SHIM_ADAPT=0) the ring
  * serves every read it can, this one too.
@@ -500,21 +502,26 @@ static _Atomic bool pipe_nowait_off;
 long batch_read_now(enum shim_call call, int fd, const struct iovec *iov,
 		    int cnt)
 {
+	struct fd_rec *rec = fd_rec(fd);
 	int saved = errno;
 	long r;
 
 	if (!batch_mine || !shim_cfg.adapt || in_batch || shim_in_vfork ||
 	    fd_class_get(fd) != FD_PIPE ||
-	    atomic_load_explicit(&pipe_nowait_off, memory_order_relaxed))
+	    atomic_load_explicit(&pipe_nowait_off, memory_order_relaxed) ||
+	    fd_wb_predicted(rec))
 		return BATCH_PASS;
 	pthread_testcancel();
 	r = syscall(SYS_preadv2, fd, iov, cnt, -1L, 0L, RWF_NOWAIT);
 	if (r < 0) {
 		if (errno == EOPNOTSUPP)
 			atomic_store(&pipe_nowait_off, true);
+		else if (errno == EAGAIN)
+			fd_wb_miss(rec);	/* the would-block prediction */
 		errno = saved;
 		return BATCH_PASS;
 	}
+	fd_wb_hit(rec);
 	stat_add(&shim_st->real[call], 1);
 	stat_add(&shim_st->batch_reads_kept, 1);
 	return r;
