@@ -20,7 +20,11 @@
 /* batch_write(): not staged; the caller takes its exact path. */
 #define BATCH_PASS (-2L)
 
+#define SKIP_ALWAYS	255	/* fd_rec.batch_skip: never staged until the fd changes */
+
 extern bool batch_enabled;
+/* Buffers assigned to an fd, in the process; the flusher's futex word. */
+extern _Atomic uint32_t batch_assigned;
 /* Buffers this thread staged into since its last barrier. */
 extern __thread int batch_mine;
 /* Regular-file buffers of the process that hold data now. */
@@ -49,6 +53,36 @@ void batch_init(void);
 void batch_close(void);
 bool batch_sig_hidden(int sig);
 void batch_sig_release(int sig);
+
+/*
+ * Nothing is staged anywhere in the process: a write that is not staged
+ * (batch_write() said BATCH_PASS) has no barrier to make first.
+ */
+static inline bool batch_nothing_staged(void)
+{
+	return !batch_mine &&
+	       !atomic_load_explicit(&batch_assigned, memory_order_relaxed);
+}
+
+/*
+ * write() before batch_write(): fd would not be staged now (it cools down,
+ * or is never staged), owes no error from a flush, and nothing is staged
+ * anywhere, so the write may go the fast way. It counts as one of the
+ * cool-down's writes.
+ */
+static inline bool batch_write_unstaged(int fd)
+{
+	uint8_t skip = atomic_load_explicit(&fd_tab[fd].batch_skip,
+					    memory_order_relaxed);
+
+	if (!skip || !batch_nothing_staged() ||
+	    atomic_load_explicit(&fd_tab[fd].batch_err, memory_order_relaxed))
+		return false;
+	if (skip != SKIP_ALWAYS)
+		atomic_store_explicit(&fd_tab[fd].batch_skip, skip - 1,
+				      memory_order_relaxed);
+	return true;
+}
 
 /*
  * A write that goes the exact way (too big, odd flags, sendmsg, pwrite):

@@ -402,14 +402,15 @@ static bool any(const struct bbuf *b, const void *arg)
 }
 
 /*
- * The thread moves on to another fd: the buffer stays the fd's, since the
- * thread may come back to it soon (the flusher gives it up once it stays
- * empty for a bound).
+ * The thread moves on to another fd: a buffer of several writes stays the
+ * fd's, since the thread may come back to it soon (the flusher gives it
+ * up once it stays empty for a bound); one of a single write goes, as its
+ * fd now cools down, and with it the flusher's work.
  */
 static void flush_switch(struct bbuf *b)
 {
 	cool_down(b);
-	batch_flush_locked(b, true);
+	batch_flush_locked(b, b->chunks > 1);
 }
 
 /*

@@ -36,7 +36,6 @@ enum batch_wait {
 	BW_WAIT,	/* waited for */
 };
 #define OWE_SIGPIPE	0x100	/* fd_rec.batch_err: SIGPIPE still owed */
-#define SKIP_ALWAYS	255	/* batch_skip: never staged until the fd changes */
 #define SKIP_COOLDOWN	16	/* writes left exact after a one-write batch, */
 #define COOL_MAX	4	/* doubled for each one in a row, this often */
 enum { RK_UNKNOWN, RK_MAY, RK_NEVER, RK_FILE };	/* fd_rec.batch_rkind */
@@ -66,7 +65,6 @@ extern _Atomic bool batch_closed;
 extern __thread unsigned char batch_mine_idx[MINE_MAX];
 extern __thread volatile sig_atomic_t in_batch;
 extern __thread bool batch_is_flusher;	/* blocks every signal */
-extern _Atomic uint32_t batch_assigned;	/* futex word for the flusher */
 extern _Atomic bool batch_flusher_idle;
 extern uint64_t batch_bound_ns;
 

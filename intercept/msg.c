@@ -69,7 +69,7 @@ static ssize_t shim_send(int fd, const void *buf, size_t n, int flags,
 	    (r = batch_write(call, fd, &v, 1, flags)) != BATCH_PASS)
 		return r;
 	if (n - 1 < SHIM_MAX_RW && !(flags & ~SEND_FLAGS) &&
-	    route_judged_fast(call, fd, route_judged_sock_mask))
+	    route_judged_fast(call, fd, DIR_WRITE, route_judged_sock_mask))
 		return real.sendto(fd, buf, n, flags, to, tolen);
 	q.op.want = n;
 	rt = sk_begin(&q, NULL, to ? IORING_OP_SENDMSG : IORING_OP_SEND);
@@ -106,7 +106,7 @@ static ssize_t shim_recv(int fd, void *buf, size_t n, int flags,
 		return real.recvfrom(fd, buf, n, flags, from, fromlen);
 	}
 	if (n - 1 < SHIM_MAX_RW && !(flags & ~RECV_FLAGS) &&
-	    route_judged_fast(call, fd, route_judged_sock_mask))
+	    route_judged_fast(call, fd, DIR_READ, route_judged_sock_mask))
 		return real.recvfrom(fd, buf, n, flags, from, fromlen);
 	q.op.want = n;
 	rt = sk_begin(&q, NULL, from ? IORING_OP_RECVMSG : IORING_OP_RECV);

@@ -144,7 +144,7 @@ static ssize_t shim_pread(int fd, void *buf, size_t n, off_t off)
 	long r;
 
 	if (n - 1 < SHIM_MAX_RW && off >= 0 &&
-	    route_judged_fast(C_PREAD, fd, route_judged_mask[DIR_READ] &
+	    route_judged_fast(C_PREAD, fd, DIR_READ, route_judged_mask[DIR_READ] &
 					   RW_FILES))
 		return real.pread64(fd, buf, n, off);
 	if (rw_ring(&q, &r))
@@ -165,7 +165,8 @@ static ssize_t shim_pwrite(int fd, const void *buf, size_t n, off_t off)
 	    (r = batch_pwrite(C_PWRITE, fd, &v, 1, off)) != BATCH_PASS)
 		return r;
 	if (n - 1 < SHIM_MAX_RW && off >= 0 &&
-	    route_judged_fast(C_PWRITE, fd, route_judged_mask[DIR_WRITE] &
+	    route_judged_fast(C_PWRITE, fd, DIR_WRITE,
+			      route_judged_mask[DIR_WRITE] &
 					    RW_FILES))
 		return real.pwrite64(fd, buf, n, off);
 	if (rw_ring(&q, &r))

@@ -72,8 +72,7 @@ static void judged_masks(void)
 {
 	unsigned c, d;
 
-	/* batch may stage what is written to pipes, sockets and files. */
-	for (d = DIR_READ; d <= (batch_enabled ? DIR_READ : DIR_WRITE); d++) {
+	for (d = DIR_READ; d <= DIR_WRITE; d++) {
 		uint8_t m = 0;
 
 		for (c = FD_PIPE; c <= FD_OTHER; c++)
@@ -83,7 +82,7 @@ static void judged_masks(void)
 				m |= (uint8_t)(1u << c);
 		route_judged_mask[d] = m;
 	}
-	if ((shim_cfg.route & ROUTE_SOCKET) && !batch_enabled)
+	if (shim_cfg.route & ROUTE_SOCKET)
 		route_judged_sock_mask = 1u << FD_SOCKET;
 	route_judged_why = shim_cfg.profile == PROFILE_SQPOLL ? W_SQOFF
 							       : W_CHEAPER;
@@ -121,8 +120,8 @@ void route_init(void)
 	shim_hot.read = real.read;
 	shim_hot.write = real.write;
 	/*
-	 * A disabled shim counts these as such: they take the long way. The
-	 * batch profile stages writes to files: those do too.
+	 * A disabled shim counts these as such: they take the long way. Under
+	 * batch the fast paths also ask route_batch_clear().
 	 */
 	if (shim_mode == MODE_DISABLED)
 		return;
@@ -130,9 +129,7 @@ void route_init(void)
 		uint8_t m = 0;
 
 		for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
-			if (!class_routed(fixed[i], (enum route_dir)d) &&
-			    (!batch_enabled || d == DIR_READ ||
-			     fixed[i] == FD_OTHER))
+			if (!class_routed(fixed[i], (enum route_dir)d))
 				m |= (uint8_t)(1u << fixed[i]);
 		route_libc_mask[d] = m;
 	}

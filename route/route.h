@@ -134,15 +134,21 @@ static inline void route_skip(enum shim_call call, enum shim_why why)
  * take the long way).
  */
 /*
- * Under batch, the fast paths are for an fd nothing is staged on, from a
- * thread that staged nothing: else the barriers come first (the masks
- * leave out what batch may stage).
+ * Under batch, the fast paths are for calls that need no barrier: a read
+ * of an fd nothing is staged on, from a thread that staged nothing; a
+ * write() batch would not stage now (batch_write_unstaged()); a write that
+ * batch_write() passed on (STAGED_ASKED) while nothing is staged anywhere.
  */
-static inline bool route_batch_clear(int fd)
+static inline bool route_batch_clear(int fd, enum route_dir dir,
+				     bool staged_asked)
 {
-	return likely(!batch_enabled) ||
-	       (!batch_mine && !atomic_load_explicit(&fd_tab[fd].batch_buf,
-						     memory_order_relaxed));
+	if (likely(!batch_enabled))
+		return true;
+	if (dir == DIR_READ)
+		return !batch_mine &&
+		       !atomic_load_explicit(&fd_tab[fd].batch_buf,
+					     memory_order_relaxed);
+	return staged_asked ? batch_nothing_staged() : batch_write_unstaged(fd);
 }
 
 static inline bool route_libc_fast(enum shim_call call, int fd,
@@ -153,12 +159,13 @@ static inline bool route_libc_fast(enum shim_call call, int fd,
 	if (unlikely((unsigned)fd >= FD_MAX) || unlikely(shim_in_vfork))
 		return false;
 	cls = atomic_load_explicit(&fd_tab[fd].cls, memory_order_relaxed);
-	if (((route_libc_mask[dir] >> cls) & 1) && route_batch_clear(fd)) {
+	if (((route_libc_mask[dir] >> cls) & 1) &&
+	    route_batch_clear(fd, dir, false)) {
 		stat_real(call, W_FDTYPE);
 		return true;
 	}
-	if (((route_judged_mask[dir] >> cls) & 1) && route_batch_clear(fd) &&
-	    ring_judged_libc()) {
+	if (((route_judged_mask[dir] >> cls) & 1) &&
+	    route_batch_clear(fd, dir, false) && ring_judged_libc()) {
 		stat_real(call, (enum shim_why)route_judged_why);
 		return true;
 	}
@@ -177,14 +184,14 @@ static inline bool route_libc_fast(enum shim_call call, int fd,
  * SHIM_MAX_RW, flags, offsets).
  */
 static inline bool route_judged_fast(enum shim_call call, int fd,
-				     unsigned classes)
+				     enum route_dir dir, unsigned classes)
 {
 	unsigned cls;
 
 	if (unlikely((unsigned)fd >= FD_MAX) || unlikely(shim_in_vfork))
 		return false;
 	cls = atomic_load_explicit(&fd_tab[fd].cls, memory_order_relaxed);
-	if (!((classes >> cls) & 1) || !route_batch_clear(fd) ||
+	if (!((classes >> cls) & 1) || !route_batch_clear(fd, dir, true) ||
 	    !ring_judged_libc())
 		return false;
 	stat_real(call, (enum shim_why)route_judged_why);
