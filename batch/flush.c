@@ -243,16 +243,23 @@ void batch_flusher_fork_child(void)
 	flusher_started = false;
 }
 
+/* fd's buffer, NULL if it has none (read unlocked: a hint). */
+static struct bbuf *fd_buf(int fd)
+{
+	struct fd_rec *r = fd_rec(fd);
+	int i;
+
+	return r && (i = atomic_load(&r->batch_buf)) ? &batch_bufs[i - 1]
+						     : NULL;
+}
+
 /* With fd's buffer locked (or tried, for a pipe or socket): it goes out. */
 void batch_flush_fd_now(int fd, bool wait)
 {
-	struct fd_rec *r = fd_rec(fd);
-	struct bbuf *b;
-	int i;
+	struct bbuf *b = fd_buf(fd);
 
-	if (!r || !(i = atomic_load(&r->batch_buf)))
+	if (!b)
 		return;
-	b = &batch_bufs[i - 1];
 	if (wait || b->file ? pthread_mutex_lock(&b->lock)
 			    : pthread_mutex_trylock(&b->lock))
 		return;
@@ -268,14 +275,9 @@ void batch_flush_fd_now(int fd, bool wait)
  */
 void batch_flush_fd_data(int fd)
 {
-	struct fd_rec *r = fd_rec(fd);
-	struct bbuf *b;
-	int i;
+	struct bbuf *b = fd_buf(fd);
 
-	if (!r || !(i = atomic_load(&r->batch_buf)))
-		return;
-	b = &batch_bufs[i - 1];
-	if (!__atomic_load_n(&b->len, __ATOMIC_RELAXED))
+	if (!b || !__atomic_load_n(&b->len, __ATOMIC_RELAXED))
 		return;
 	pthread_mutex_lock(&b->lock);
 	if (b->fd == fd)
