@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "batch/internal.h"
+#include "ring/ring.h"
 
 static bool flusher_started;
 
@@ -487,7 +488,10 @@ void batch_flush_for_read(int fd)
 		batch_flush_mine(k == RK_FILE);
 }
 
-/* Off once the kernel answers that pipes take no RWF_NOWAIT. */
+/*
+ * Off once the kernel answers that pipes take no RWF_NOWAIT (before 6.4;
+ * a SHIM_KERNEL profile says so at once).
+ */
 static _Atomic bool pipe_nowait_off;
 
 /*
@@ -511,6 +515,7 @@ long batch_read_now(enum shim_call call, int fd, const struct iovec *iov,
 
 	if (!batch_mine || !shim_cfg.adapt || in_batch || shim_in_vfork ||
 	    fd_class_get(fd) != FD_PIPE ||
+	    !ring_cap_allowed(RCAP_FEATURE, RF_PIPE_NOWAIT) ||
 	    atomic_load_explicit(&pipe_nowait_off, memory_order_relaxed) ||
 	    fd_wb_predicted(rec))
 		return BATCH_PASS;
