@@ -36,12 +36,11 @@ long batch_write(enum shim_call call, int fd, const struct iovec *iov,
 long batch_pwrite(enum shim_call call, int fd, const struct iovec *iov,
 		  int cnt, off_t off);
 void batch_flush_mine(bool files_only);
-void batch_flush_ordered(int fd);
 void batch_flush_for_read(int fd);
 long batch_read_now(enum shim_call call, int fd, const struct iovec *iov,
 		    int cnt);
 void batch_flush_fd(int fd, bool wait);
-void batch_flush_fd_for_write(int fd);
+void batch_flush_for_write(int fd);
 void batch_flush_all(bool wait);
 void batch_flush_files(void);
 void batch_files_shared(void);
@@ -91,11 +90,8 @@ static inline bool batch_write_unstaged(int fd)
  */
 static inline void batch_before_write(int fd)
 {
-	if (unlikely(batch_enabled)) {
-		if (batch_mine)
-			batch_flush_ordered(fd);
-		batch_flush_fd_for_write(fd);
-	}
+	if (unlikely(batch_enabled))
+		batch_flush_for_write(fd);
 }
 
 /*

@@ -286,23 +286,6 @@ void batch_flush_fd_data(int fd)
 	pthread_mutex_unlock(&b->lock);
 }
 
-/* batch_before_write(): the same, from the application's call. */
-void batch_flush_fd_for_write(int fd)
-{
-	struct fd_rec *r = fd_rec(fd);
-	int saved = errno;
-
-	if (!r || in_batch)	/* a signal handler: the interrupted code may hold it */
-		return;
-	in_batch = 1;
-	if (atomic_load_explicit(&r->batch_buf, memory_order_relaxed))
-		batch_flush_fd_data(fd);
-	else
-		batch_same_file_before(fd);
-	in_batch = 0;
-	errno = saved;
-}
-
 /*
  * wait: a write, which must not overtake what other threads staged on fd.
  * A read only tries, unless fd is a file: on a pipe or socket the thread
@@ -397,13 +380,6 @@ void batch_flush_mine(bool files_only)
 	errno = saved;
 }
 
-static bool any(const struct bbuf *b, const void *arg)
-{
-	(void)b;
-	(void)arg;
-	return true;
-}
-
 /*
  * The thread moves on to another fd: a buffer of several writes stays the
  * fd's, since the thread may come back to it soon (the flusher gives it
@@ -426,26 +402,37 @@ static void flush_switch(struct bbuf *b)
  */
 void batch_flush_before(int fd)
 {
+	static const bool every = false;	/* any_or_file(): not files only */
 	int n = batch_mine;
 
 	if (!n || (n == 1 && atomic_load_explicit(
 				     &batch_bufs[batch_mine_idx[0]].fd,
 				     memory_order_relaxed) == fd))
 		return;
-	batch_each(n > MINE_MAX ? NULL : batch_mine_idx, n, BW_BOUNDED, any,
-		   flush_switch, NULL);
+	batch_each(n > MINE_MAX ? NULL : batch_mine_idx, n, BW_BOUNDED,
+		   any_or_file, flush_switch, &every);
 	batch_mine = 0;
 }
 
-/* batch_before_write(): the same, from the application's call. */
-void batch_flush_ordered(int fd)
+/*
+ * batch_before_write(), from the application's call (never inside a
+ * handler that interrupted the shim, which may hold a buffer): what this
+ * thread staged elsewhere, then what is staged on fd, or on another fd of
+ * its file.
+ */
+void batch_flush_for_write(int fd)
 {
+	struct fd_rec *r = fd_rec(fd);
 	int saved = errno;
 
-	if (in_batch)
+	if (!r || in_batch)
 		return;
 	in_batch = 1;
 	batch_flush_before(fd);
+	if (atomic_load_explicit(&r->batch_buf, memory_order_relaxed))
+		batch_flush_fd_data(fd);
+	else
+		batch_same_file_before(fd);
 	in_batch = 0;
 	errno = saved;
 }

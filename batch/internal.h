@@ -54,7 +54,6 @@ struct bbuf {
 	uint64_t since;		/* ns: assigned, or first byte after a flush */
 	dev_t dev;		/* the file, to find its other fds' buffers */
 	ino_t ino;
-	uint32_t key;		/* file_key(dev, ino) */
 	char *data;
 };
 

@@ -139,6 +139,11 @@ static uint32_t file_key(dev_t dev, ino_t ino)
 	return (uint32_t)(h ^ (h >> 32)) | 1;
 }
 
+static uint32_t buf_key(const struct bbuf *b)
+{
+	return file_key(b->dev, b->ino);
+}
+
 struct same_file {
 	int fd;
 	const struct stat *st;
@@ -205,10 +210,10 @@ static struct bbuf *get_buf(int fd, enum fd_class cls)
 	b->since = batch_now_ns();
 	b->dev = st.st_dev;
 	b->ino = st.st_ino;
-	b->key = file_key(st.st_dev, st.st_ino);
 	if (fd_key)
-		atomic_store_explicit(&fd_key[fd], b->key, memory_order_relaxed);
-	atomic_fetch_or(&keys_assigned, 1ULL << (b->key & 63));
+		atomic_store_explicit(&fd_key[fd], buf_key(b),
+				      memory_order_relaxed);
+	atomic_fetch_or(&keys_assigned, 1ULL << (buf_key(b) & 63));
 	atomic_store(&b->fd, fd);
 	atomic_store(&fd_tab[fd].batch_buf, (int8_t)(b - batch_bufs + 1));
 	batch_start_flusher();
@@ -234,7 +239,7 @@ void batch_keys_recount(void)
 		return;
 	for (i = 0; i < BATCH_BUFS; i++)
 		if (atomic_load(&batch_bufs[i].fd) >= 0)
-			bits |= 1ULL << (batch_bufs[i].key & 63);
+			bits |= 1ULL << (buf_key(&batch_bufs[i]) & 63);
 	atomic_store(&keys_assigned, bits);
 	pthread_mutex_unlock(&pool_lock);
 }
@@ -242,7 +247,7 @@ void batch_keys_recount(void)
 static bool has_key(const struct bbuf *b, const void *key)
 {
 	return __atomic_load_n(&b->len, __ATOMIC_RELAXED) &&
-	       b->key == *(const uint32_t *)key;
+	       buf_key(b) == *(const uint32_t *)key;
 }
 
 /*
