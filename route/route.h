@@ -129,9 +129,9 @@ static inline void route_skip(enum shim_call call, enum shim_why why)
  * decided before anything else: the pass-through must cost what the bare
  * call costs. The same verdict, counted the same way, as route_begin()
  * would reach (the masks are zero until the shim is initialised, when it
- * is disabled or in pass-through, and hold no class batch may stage; for the fd
- * type, pipes and sockets, whose routing also depends on kernel features,
- * take the long way).
+ * is disabled or in pass-through; for the fd type, pipes and sockets,
+ * whose routing also depends on kernel features, take the long way).
+ * Under batch, route_batch_clear() says when no barrier is due first.
  */
 /*
  * Under batch, the fast paths are for calls that need no barrier: a read
@@ -175,9 +175,10 @@ static inline bool route_libc_fast(enum shim_call call, int fd,
 /*
  * The same for a call the judge sends to libc (ring_judged_libc()) on an
  * fd of a class it would be routed for (bit c of CLASSES: class c, from
- * route_judged_mask or route_judged_sock_mask, zero without the judge, in
- * the batch profile, disabled or in pass-through): counted as the judge's,
- * and the caller goes straight to libc. route_begin() would send it there
+ * route_judged_mask or route_judged_sock_mask, zero without the judge,
+ * disabled or in pass-through; DIR: the call's direction, for
+ * route_batch_clear()): counted as the judge's, and the caller goes
+ * straight to libc. route_begin() would send it there
  * as well, after checks that could only send it there too; without them
  * such a call costs about what the bare call costs. The caller has checked
  * the arguments route_begin()'s callers check (a size of 0 or above
