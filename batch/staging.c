@@ -522,6 +522,8 @@ static void batch_fork_child(void)
 	batch_flusher_fork_child();
 	batch_mine = 0;
 	in_batch = 0;
+	/* The child's table holds only the fds open at the fork. */
+	fd_kernel_table_grow(dup_min + BATCH_BUFS);
 }
 
 static void flush_for_child(void)
@@ -559,6 +561,7 @@ void batch_init(void)
 			   -1, 0);
 	if (fd_key == MAP_FAILED)
 		fd_key = NULL;
+	fd_kernel_table_grow(dup_min + BATCH_BUFS);
 	batch_enabled = true;
 	batch_install_fatal();
 	shim_hook_add(HOOK_SPAWN, flush_for_child);

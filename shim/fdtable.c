@@ -12,6 +12,7 @@
  * class decides semantics, continuing a short regular-file read, checks the
  * file type again (fd_is_regular).
  */
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -138,4 +139,25 @@ bool fd_is_regular(int fd)
 	struct stat st;
 
 	return syscall(SYS_fstat, fd, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/*
+ * Make the kernel's fd table cover the numbers up to top now. Growing it
+ * later, once the process has threads, waits for an RCU grace period
+ * (expand_fdtable() calls synchronize_rcu() when the table is shared),
+ * and every thread that opens or dups meanwhile waits with it: 12-19 ms
+ * here, enough to reshuffle where a server's threads run. Called at start-
+ * up and in a fork child, while the process most likely has one thread.
+ */
+void fd_kernel_table_grow(int top)
+{
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/", O_PATH | O_CLOEXEC);
+	int d;
+
+	if (fd < 0)
+		return;
+	d = (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, top);
+	if (d >= 0)
+		syscall(SYS_close, d);
+	syscall(SYS_close, fd);
 }

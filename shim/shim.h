@@ -406,6 +406,7 @@ void fd_forget_range(unsigned int lo, unsigned int hi);
 /* A new fd of a known class, or a new verdict on one: fd_forget() + cls. */
 void fd_set_class(int fd, enum fd_class cls);
 bool fd_is_regular(int fd);
+void fd_kernel_table_grow(int top);
 
 /* sigwrap.c: handlers that ran on this thread, counted by the trampoline. */
 struct shim_sigseen {
