@@ -20,13 +20,18 @@
 /* batch_write(): not staged; the caller takes its exact path. */
 #define BATCH_PASS (-2L)
 
-#define SKIP_ALWAYS	255	/* fd_rec.batch_skip: never staged until the fd changes */
+/* fd_rec.batch_skip, beyond a count of writes left unstaged: */
+#define SKIP_WATCH	254	/* unstaged until this thread writes it twice in a row */
+#define SKIP_ALWAYS	255	/* never staged until the fd changes */
 
 extern bool batch_enabled;
 /* Buffers assigned to an fd, in the process; the flusher's futex word. */
 extern _Atomic uint32_t batch_assigned;
 /* Buffers this thread staged into since its last barrier. */
 extern __thread int batch_mine;
+/* The fd this thread last wrote since it last read a pipe or socket or
+ * waited, or -1. */
+extern __thread int batch_last_write;
 /* Regular-file buffers of the process that hold data now. */
 extern _Atomic int batch_files_staged;
 
@@ -64,10 +69,34 @@ static inline bool batch_nothing_staged(void)
 }
 
 /*
+ * A write to fd right after this thread's last write, also to fd, with no
+ * read of a pipe or socket and no wait between: staged, the two would have
+ * gone out as one. Remembers fd as the last write.
+ */
+static inline bool batch_write_continues(int fd)
+{
+	bool run = batch_last_write == fd;
+
+	batch_last_write = fd;
+	return run;
+}
+
+/*
+ * A read of a pipe or socket (class cls), or a wait (FD_UNKNOWN): a
+ * barrier, had anything been staged, so the next write starts afresh.
+ */
+static inline void batch_writes_break(unsigned cls)
+{
+	if (cls == FD_PIPE || cls == FD_SOCKET || cls == FD_UNKNOWN)
+		batch_last_write = -1;
+}
+
+/*
  * write() before batch_write(): fd would not be staged now (it cools down,
- * or is never staged), owes no error from a flush, and nothing is staged
- * anywhere, so the write may go the fast way. It counts as one of the
- * cool-down's writes.
+ * is watched, or is never staged), owes no error from a flush, and nothing
+ * is staged anywhere, so the write may go the fast way. It counts as one
+ * of the cool-down's writes. A watched or cooling fd that this write
+ * continues a run on is staged from now on: the long way.
  */
 static inline bool batch_write_unstaged(int fd)
 {
@@ -77,7 +106,12 @@ static inline bool batch_write_unstaged(int fd)
 	if (!skip || !batch_nothing_staged() ||
 	    atomic_load_explicit(&fd_tab[fd].batch_err, memory_order_relaxed))
 		return false;
-	if (skip != SKIP_ALWAYS)
+	if (batch_write_continues(fd) && skip != SKIP_ALWAYS) {
+		atomic_store_explicit(&fd_tab[fd].batch_skip, 0,
+				      memory_order_relaxed);
+		return false;
+	}
+	if (skip < SKIP_WATCH)
 		atomic_store_explicit(&fd_tab[fd].batch_skip, skip - 1,
 				      memory_order_relaxed);
 	return true;
@@ -90,8 +124,10 @@ static inline bool batch_write_unstaged(int fd)
  */
 static inline void batch_before_write(int fd)
 {
-	if (unlikely(batch_enabled))
+	if (unlikely(batch_enabled)) {
+		batch_last_write = fd;
 		batch_flush_for_write(fd);
+	}
 }
 
 /*
@@ -103,6 +139,10 @@ static inline void batch_before_write(int fd)
 static inline void batch_before_read(int fd)
 {
 	if (unlikely(batch_enabled)) {
+		batch_writes_break((unsigned)fd < FD_MAX ?
+			atomic_load_explicit(&fd_tab[fd].cls,
+					     memory_order_relaxed) :
+			FD_UNKNOWN);
 		if (batch_mine)
 			batch_flush_for_read(fd);
 		if (fd >= 0)

@@ -336,7 +336,12 @@ static bool any_or_file(const struct bbuf *b, const void *files_only)
  * A buffer that held a single write when it went out (between two
  * barriers: a request waiting for its answer; or before the thread wrote
  * to another fd) only added a copy, so its fd stays exact for a while,
- * longer each time in a row. One that held more resets that.
+ * longer each time in a row, or until its next run of writes
+ * (batch_write_continues()). One that held more resets that. A socket
+ * waits for its next run alone: every read of it breaks a run, so a run
+ * is the one sign that staging pays. A pipe's reads may leave its data
+ * staged (batch_read_now()), and a pipe or file is tried again after the
+ * count of writes, however they came.
  */
 static void cool_down(const struct bbuf *b)
 {
@@ -350,8 +355,9 @@ static void cool_down(const struct bbuf *b)
 		return;
 	}
 	atomic_store_explicit(&r->batch_skip,
-			      (uint8_t)(n < COOL_MAX ? SKIP_COOLDOWN << n
-						     : SKIP_ALWAYS - 1),
+			      (uint8_t)(b->sock	    ? SKIP_WATCH :
+					n < COOL_MAX ? SKIP_COOLDOWN << n :
+						       SKIP_WATCH - 1),
 			      memory_order_relaxed);
 	if (n <= COOL_MAX)
 		atomic_store_explicit(&r->batch_cool, n + 1,

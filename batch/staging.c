@@ -33,6 +33,7 @@
 bool batch_enabled;
 _Atomic bool batch_closed;
 __thread int batch_mine;
+__thread int batch_last_write = -1;
 _Atomic int batch_files_staged;
 /*
  * The process shares memory or takes file locks (batch_files_shared):
@@ -344,20 +345,33 @@ static long stage(enum shim_call call, int fd, const struct iovec *iov,
 	struct fd_rec *r = &fd_tab[fd];
 	uint8_t skip = atomic_load_explicit(&r->batch_skip, memory_order_relaxed);
 	struct bbuf *b;
-	bool sock = cls == FD_SOCKET;
+	bool sock = cls == FD_SOCKET, run = batch_write_continues(fd);
 	int err;
 
 	bool is_send = call == C_SEND || call == C_SENDTO || call == C_SENDMSG;
 
 	bool file = cls == FD_FILE || cls == FD_FILE_NOWAIT;
 
+	/*
+	 * A socket is watched from the start: a request's answer is written
+	 * once, and a copy plus a dup of the fd would only add to it.
+	 * Staging starts at its first run of writes (the second write in a
+	 * row), and so does it for an fd that cools down.
+	 */
+	if (!atomic_load_explicit(&r->batch_seen, memory_order_relaxed)) {
+		atomic_store_explicit(&r->batch_seen, 1, memory_order_relaxed);
+		if (sock && !skip && !run)
+			atomic_store(&r->batch_skip, skip = SKIP_WATCH);
+	}
+	if (run && skip && skip != SKIP_ALWAYS)
+		atomic_store(&r->batch_skip, skip = 0);
 	/* send() on anything but a socket is libc's ENOTSOCK; pwrite on
 	 * anything but a file, ESPIPE. */
 	if (skip || (is_send && !sock) || (at >= 0 && !file) ||
 	    (file && atomic_load_explicit(&files_direct, memory_order_relaxed)) ||
 	    (cls == FD_PIPE && total >= PIPE_STAGE_MAX) ||
 	    (cls != FD_PIPE && !sock && !file)) {
-		if (skip && skip != SKIP_ALWAYS)
+		if (skip && skip < SKIP_WATCH)
 			atomic_store(&r->batch_skip, skip - 1);
 		else if (cls == FD_OTHER)
 			atomic_store(&r->batch_skip, SKIP_ALWAYS);

@@ -139,15 +139,17 @@ static inline void route_skip(enum shim_call call, enum shim_why why)
  * write() batch would not stage now (batch_write_unstaged()); a write that
  * batch_write() passed on (STAGED_ASKED) while nothing is staged anywhere.
  */
-static inline bool route_batch_clear(int fd, enum route_dir dir,
-				     bool staged_asked)
+static inline bool route_batch_clear(int fd, unsigned cls,
+				     enum route_dir dir, bool staged_asked)
 {
 	if (likely(!batch_enabled))
 		return true;
-	if (dir == DIR_READ)
+	if (dir == DIR_READ) {
+		batch_writes_break(cls);
 		return !batch_mine &&
 		       !atomic_load_explicit(&fd_tab[fd].batch_buf,
 					     memory_order_relaxed);
+	}
 	return staged_asked ? batch_nothing_staged() : batch_write_unstaged(fd);
 }
 
@@ -160,12 +162,12 @@ static inline bool route_libc_fast(enum shim_call call, int fd,
 		return false;
 	cls = atomic_load_explicit(&fd_tab[fd].cls, memory_order_relaxed);
 	if (((route_libc_mask[dir] >> cls) & 1) &&
-	    route_batch_clear(fd, dir, false)) {
+	    route_batch_clear(fd, cls, dir, false)) {
 		stat_real(call, W_FDTYPE);
 		return true;
 	}
 	if (((route_judged_mask[dir] >> cls) & 1) &&
-	    route_batch_clear(fd, dir, false) && ring_judged_libc()) {
+	    route_batch_clear(fd, cls, dir, false) && ring_judged_libc()) {
 		stat_real(call, (enum shim_why)route_judged_why);
 		return true;
 	}
@@ -192,7 +194,7 @@ static inline bool route_judged_fast(enum shim_call call, int fd,
 	if (unlikely((unsigned)fd >= FD_MAX) || unlikely(shim_in_vfork))
 		return false;
 	cls = atomic_load_explicit(&fd_tab[fd].cls, memory_order_relaxed);
-	if (!((classes >> cls) & 1) || !route_batch_clear(fd, dir, true) ||
+	if (!((classes >> cls) & 1) || !route_batch_clear(fd, cls, dir, true) ||
 	    !ring_judged_libc())
 		return false;
 	stat_real(call, (enum shim_why)route_judged_why);

@@ -76,8 +76,12 @@ int main(void)
 		_exit(0);
 	}
 	close(s[1]);
-	/* Half by send, half by sendmsg: one stream, in order. */
-	send(s[0], "pi", 2, 0);
+	/*
+	 * Half by send, half by sendmsg: one stream, in order. A socket is
+	 * staged from the second write of a run on: "p" goes out at once.
+	 */
+	send(s[0], "p", 1, 0);
+	send(s[0], "i", 1, 0);
 	sendmsg(s[0], &(struct msghdr){ .msg_iov = &(struct iovec){ "ng", 2 },
 					 .msg_iovlen = 1 }, MSG_NOSIGNAL);
 	printf("answer: %zd '%.4s'\n", recv(s[0], buf, sizeof(buf), 0), buf);
