@@ -94,9 +94,10 @@ static inline void batch_writes_break(unsigned cls)
 /*
  * write() before batch_write(): fd would not be staged now (it cools down,
  * is watched, or is never staged), owes no error from a flush, and nothing
- * is staged anywhere, so the write may go the fast way. It counts as one
- * of the cool-down's writes. A watched or cooling fd that this write
- * continues a run on is staged from now on: the long way.
+ * is staged anywhere, so the write may go the fast way. A watched or
+ * cooling fd that this write continues a run on is staged from now on:
+ * the long way. Only asks; batch_write_went() counts the write once it
+ * has gone the fast way.
  */
 static inline bool batch_write_unstaged(int fd)
 {
@@ -106,15 +107,19 @@ static inline bool batch_write_unstaged(int fd)
 	if (!skip || !batch_nothing_staged() ||
 	    atomic_load_explicit(&fd_tab[fd].batch_err, memory_order_relaxed))
 		return false;
-	if (batch_write_continues(fd) && skip != SKIP_ALWAYS) {
-		atomic_store_explicit(&fd_tab[fd].batch_skip, 0,
-				      memory_order_relaxed);
-		return false;
-	}
-	if (skip < SKIP_WATCH)
+	return skip == SKIP_ALWAYS || batch_last_write != fd;
+}
+
+/* That write went the fast way: one of the cool-down's, and the last. */
+static inline void batch_write_went(int fd)
+{
+	uint8_t skip = atomic_load_explicit(&fd_tab[fd].batch_skip,
+					    memory_order_relaxed);
+
+	if (skip && skip < SKIP_WATCH)
 		atomic_store_explicit(&fd_tab[fd].batch_skip, skip - 1,
 				      memory_order_relaxed);
-	return true;
+	batch_last_write = fd;
 }
 
 /*

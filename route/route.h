@@ -153,6 +153,13 @@ static inline bool route_batch_clear(int fd, unsigned cls,
 	return staged_asked ? batch_nothing_staged() : batch_write_unstaged(fd);
 }
 
+/* A write() the fast paths let through: batch counts it (batch_write_went). */
+static inline void route_batch_went(int fd, enum route_dir dir)
+{
+	if (unlikely(batch_enabled) && dir == DIR_WRITE)
+		batch_write_went(fd);
+}
+
 static inline bool route_libc_fast(enum shim_call call, int fd,
 				   enum route_dir dir)
 {
@@ -163,11 +170,13 @@ static inline bool route_libc_fast(enum shim_call call, int fd,
 	cls = atomic_load_explicit(&fd_tab[fd].cls, memory_order_relaxed);
 	if (((route_libc_mask[dir] >> cls) & 1) &&
 	    route_batch_clear(fd, cls, dir, false)) {
+		route_batch_went(fd, dir);
 		stat_real(call, W_FDTYPE);
 		return true;
 	}
 	if (((route_judged_mask[dir] >> cls) & 1) &&
 	    route_batch_clear(fd, cls, dir, false) && ring_judged_libc()) {
+		route_batch_went(fd, dir);
 		stat_real(call, (enum shim_why)route_judged_why);
 		return true;
 	}
