@@ -291,22 +291,40 @@ static void remember_mine(struct bbuf *b)
 		batch_mine++;
 }
 
-static size_t iov_sum(const struct iovec *iov, int cnt, bool *ok)
+/*
+ * Bad memory is the exact path's EFAULT; copying it would crash. The
+ * array of writev and sendmsg is the application's; that of write and
+ * send, the shim's own. The data is looked at only when it is to be
+ * copied (iov_readable()): a new thread's first look at a buffer costs two
+ * system calls, and most writes are not staged.
+ */
+static size_t iov_sum(enum shim_call call, const struct iovec *iov, int cnt,
+		      bool *ok)
 {
+	bool app_array = call == C_WRITEV || call == C_PWRITEV ||
+			 call == C_SENDMSG;
 	size_t sum = 0;
 	int i;
 
-	/* Bad memory is the exact path's EFAULT; copying it would crash. */
 	*ok = cnt > 0 && cnt <= 1024 &&
-	      umem_readable(iov, (size_t)cnt * sizeof(*iov));
+	      (!app_array || umem_readable(iov, (size_t)cnt * sizeof(*iov)));
 	for (i = 0; *ok && i < cnt; i++) {
-		if (iov[i].iov_len > cap - sum ||
-		    !umem_readable(iov[i].iov_base, iov[i].iov_len))
+		if (iov[i].iov_len > cap - sum)
 			*ok = false;
 		else
 			sum += iov[i].iov_len;
 	}
 	return sum;
+}
+
+static bool iov_readable(const struct iovec *iov, int cnt)
+{
+	int i;
+
+	for (i = 0; i < cnt; i++)
+		if (!umem_readable(iov[i].iov_base, iov[i].iov_len))
+			return false;
+	return true;
 }
 
 static void copy_in(struct bbuf *b, const struct iovec *iov, int cnt)
@@ -378,6 +396,10 @@ static long stage(enum shim_call call, int fd, const struct iovec *iov,
 		batch_flush_fd_data(fd);
 		return BATCH_PASS;
 	}
+	if (!iov_readable(iov, cnt)) {
+		batch_flush_fd_data(fd);	/* libc's EFAULT, after it */
+		return BATCH_PASS;
+	}
 	batch_flush_before(fd);
 	for (;;) {
 		b = get_buf(fd, cls);
@@ -443,7 +465,7 @@ static long batch_stage(enum shim_call call, int fd, const struct iovec *iov,
 		in_batch = 0;
 		return sys_ret(-err, 0);
 	}
-	total = iov_sum(iov, cnt, &ok);
+	total = iov_sum(call, iov, cnt, &ok);
 	if (!ok || !total || total > cap / 2 ||
 	    (msg_flags & ~MSG_NOSIGNAL) ||
 	    (at >= 0 && total > (size_t)(INT64_MAX - at))) {
