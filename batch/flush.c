@@ -320,6 +320,7 @@ void batch_fd_changed(int fd)
 		return;
 	batch_flush_fd(fd, true);
 	atomic_store(&fd_tab[fd].batch_skip, 0);
+	atomic_store(&fd_tab[fd].batch_seen, 0);	/* a socket: watched again */
 	batch_key_forget(fd);
 	for (i = 0; i < BATCH_BUFS; i++)
 		if (atomic_load(&batch_bufs[i].fd) >= 0 &&
