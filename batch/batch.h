@@ -21,8 +21,8 @@
 #define BATCH_PASS (-2L)
 
 /* fd_rec.batch_skip, beyond a count of writes left unstaged: */
-#define SKIP_WATCH	254	/* unstaged until this thread writes it twice in a row */
-#define SKIP_ALWAYS	255	/* never staged until the fd changes */
+#define SKIP_WATCH	0xfffe	/* unstaged until this thread writes it twice in a row */
+#define SKIP_ALWAYS	0xffff	/* never staged until the fd changes */
 
 extern bool batch_enabled;
 /* Buffers assigned to an fd, in the process; the flusher's futex word. */
@@ -101,7 +101,7 @@ static inline void batch_writes_break(unsigned cls)
  */
 static inline bool batch_write_unstaged(int fd)
 {
-	uint8_t skip = atomic_load_explicit(&fd_tab[fd].batch_skip,
+	uint16_t skip = atomic_load_explicit(&fd_tab[fd].batch_skip,
 					    memory_order_relaxed);
 
 	if (!skip || !batch_nothing_staged() ||
@@ -113,7 +113,7 @@ static inline bool batch_write_unstaged(int fd)
 /* That write went the fast way: one of the cool-down's, and the last. */
 static inline void batch_write_went(int fd)
 {
-	uint8_t skip = atomic_load_explicit(&fd_tab[fd].batch_skip,
+	uint16_t skip = atomic_load_explicit(&fd_tab[fd].batch_skip,
 					    memory_order_relaxed);
 
 	if (skip && skip < SKIP_WATCH)

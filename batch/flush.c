@@ -356,9 +356,9 @@ static void cool_down(const struct bbuf *b)
 		return;
 	}
 	atomic_store_explicit(&r->batch_skip,
-			      (uint8_t)(b->sock	    ? SKIP_WATCH :
-					n < COOL_MAX ? SKIP_COOLDOWN << n :
-						       SKIP_WATCH - 1),
+			      b->sock ? SKIP_WATCH
+				      : SKIP_COOLDOWN << (n < COOL_MAX ? n
+								       : COOL_MAX),
 			      memory_order_relaxed);
 	if (n <= COOL_MAX)
 		atomic_store_explicit(&r->batch_cool, n + 1,

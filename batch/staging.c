@@ -361,7 +361,7 @@ static long stage(enum shim_call call, int fd, const struct iovec *iov,
 {
 	enum fd_class cls = fd_class_get(fd);
 	struct fd_rec *r = &fd_tab[fd];
-	uint8_t skip = atomic_load_explicit(&r->batch_skip, memory_order_relaxed);
+	uint16_t skip = atomic_load_explicit(&r->batch_skip, memory_order_relaxed);
 	struct bbuf *b;
 	bool sock = cls == FD_SOCKET, run = batch_write_continues(fd);
 	int err;

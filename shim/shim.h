@@ -318,10 +318,10 @@ struct fd_rec {
 	_Atomic uint8_t wb_skip;	/* calls left that go straight to libc */
 	_Atomic uint8_t wb_level;	/* EAGAINs in a row, capped */
 	_Atomic int8_t batch_buf;	/* staging buffer index + 1, 0: none */
-	_Atomic uint8_t batch_skip;	/* writes left unstaged */
 	_Atomic uint8_t batch_cool;	/* one-write buffers in a row */
 	_Atomic uint8_t batch_rkind;	/* what a read depends on */
 	_Atomic uint8_t batch_seen;	/* batch has looked at the fd */
+	_Atomic uint16_t batch_skip;	/* writes left unstaged */
 	_Atomic uint16_t batch_err;	/* errno | owed SIGPIPE */
 };
 /* The fds the shim keeps a record of (and the rings hide theirs below). */
