@@ -37,6 +37,15 @@ def micro_bench(case):
     return fn
 
 
+def spawn_fn(run, p):
+    """A shell that runs a short program many times: each process, the
+    shell's children too, loads and starts the shim."""
+    n = p["spawn_count"]
+    loop = f"i=0; while [ $i -lt {n} ]; do /bin/true; i=$((i+1)); done"
+    secs = pipeline(run, [["/bin/sh", "-c", loop]])
+    return {"time": ms(secs), "_ops": n}
+
+
 def dd_bench(target, bs):
     def fn(run, p):
         n = max(1, p["dd_bytes"][bs] // bs)
@@ -394,6 +403,9 @@ def benches():
     b.append(Bench("bcat", "file->null 64k", bcat_bench("64k-null")))
     b.append(Bench("bcat", "bcat|bcat 64k", bcat_bench("pipe")))
     b.append(Bench("bcp", "file->file 64k", bcp_fn))
+    b.append(Bench("start-up", "sh: /bin/true x N", spawn_fn,
+                   "a shell loop that runs /bin/true; every process loads the "
+                   "shim. Ops = processes"))
     for target in ("null", "file", "pipe"):
         b.append(Bench("logwriter", f"64B records->{target}", logwriter_bench(target)))
     b.extend(goal_benches())
@@ -430,14 +442,14 @@ def params(quick, tmp):
         p = {"micro_ms": 40, "net_secs": 0.3, "socat_bytes": 64 * mib,
              "redis_n": 10000, "log_records": 50000, "bigfile_mib": 64,
              "goal_records": 200000, "goal_dd_count": 200000, "goal_py_lines": 50000,
-             "fan_records": 100000, "fan_events": 10000,
+             "fan_records": 100000, "fan_events": 10000, "spawn_count": 100,
              "dd_bytes": {64: 1 * mib, 4096: 32 * mib, 65536: 128 * mib,
                           mib: 128 * mib}}
     else:
         p = {"micro_ms": 200, "net_secs": 2, "socat_bytes": 256 * mib,
              "redis_n": 100000, "log_records": 1000000, "bigfile_mib": 256,
              "goal_records": 1000000, "goal_dd_count": 1000000, "goal_py_lines": 200000,
-             "fan_records": 400000, "fan_events": 50000,
+             "fan_records": 400000, "fan_events": 50000, "spawn_count": 300,
              "dd_bytes": {64: 12 * mib, 4096: 256 * mib, 65536: 512 * mib,
                           mib: 1024 * mib}}
     p["bigfile"] = os.path.join(tmp, "big.bin")
