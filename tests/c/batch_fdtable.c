@@ -71,8 +71,11 @@ int main(void)
 	pid = fork();
 	if (pid < 0)
 		return T_EXIT_FAIL;
-	if (pid == 0)
-		_exit(table_kept("fork child") ? 0 : 1);
+	if (pid == 0) {
+		ok = table_kept("fork child");
+		fflush(stdout);
+		_exit(ok ? 0 : 1);
+	}
 	waitpid(pid, &st, 0);
 	ok = ok && WIFEXITED(st) && WEXITSTATUS(st) == 0;
 	return ok ? T_EXIT_PASS : T_EXIT_FAIL;
