@@ -144,10 +144,11 @@ static inline void batch_before_write(int fd)
 static inline void batch_before_read(int fd)
 {
 	if (unlikely(batch_enabled)) {
-		batch_writes_break((unsigned)fd < FD_MAX ?
-			atomic_load_explicit(&fd_tab[fd].cls,
-					     memory_order_relaxed) :
-			FD_UNKNOWN);
+		struct fd_rec *r = fd_rec(fd);
+
+		batch_writes_break(r ? atomic_load_explicit(&r->cls,
+							    memory_order_relaxed)
+				     : FD_UNKNOWN);
 		if (batch_mine)
 			batch_flush_for_read(fd);
 		if (fd >= 0)

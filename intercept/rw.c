@@ -144,8 +144,8 @@ static ssize_t shim_pread(int fd, void *buf, size_t n, off_t off)
 	long r;
 
 	if (n - 1 < SHIM_MAX_RW && off >= 0 &&
-	    route_judged_fast(C_PREAD, fd, DIR_READ, route_judged_mask[DIR_READ] &
-					   RW_FILES))
+	    route_judged_fast(C_PREAD, fd, DIR_READ,
+			      route_judged_mask[DIR_READ] & RW_FILES))
 		return real.pread64(fd, buf, n, off);
 	if (rw_ring(&q, &r))
 		return r;
@@ -166,8 +166,7 @@ static ssize_t shim_pwrite(int fd, const void *buf, size_t n, off_t off)
 		return r;
 	if (n - 1 < SHIM_MAX_RW && off >= 0 &&
 	    route_judged_fast(C_PWRITE, fd, DIR_WRITE,
-			      route_judged_mask[DIR_WRITE] &
-					    RW_FILES))
+			      route_judged_mask[DIR_WRITE] & RW_FILES))
 		return real.pwrite64(fd, buf, n, off);
 	if (rw_ring(&q, &r))
 		return r;

@@ -125,15 +125,6 @@ static inline void route_skip(enum shim_call call, enum shim_why why)
 }
 
 /*
- * A call that goes to libc for its fd type, or by the judge's verdict,
- * decided before anything else: the pass-through must cost what the bare
- * call costs. The same verdict, counted the same way, as route_begin()
- * would reach (the masks are zero until the shim is initialised, when it
- * is disabled or in pass-through; for the fd type, pipes and sockets,
- * whose routing also depends on kernel features, take the long way).
- * Under batch, route_batch_clear() says when no barrier is due first.
- */
-/*
  * Under batch, the fast paths are for calls that need no barrier: a read
  * of an fd nothing is staged on, from a thread that staged nothing; a
  * write() batch would not stage now (batch_write_unstaged()); a write that
@@ -160,6 +151,15 @@ static inline void route_batch_went(int fd, enum route_dir dir)
 		batch_write_went(fd);
 }
 
+/*
+ * A call that goes to libc for its fd type, or by the judge's verdict,
+ * decided before anything else: the pass-through must cost what the bare
+ * call costs. The same verdict, counted the same way, as route_begin()
+ * would reach (the masks are zero until the shim is initialised, when it
+ * is disabled or in pass-through; for the fd type, pipes and sockets,
+ * whose routing also depends on kernel features, take the long way).
+ * Under batch, route_batch_clear() says when no barrier is due first.
+ */
 static inline bool route_libc_fast(enum shim_call call, int fd,
 				   enum route_dir dir)
 {
