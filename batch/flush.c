@@ -16,8 +16,10 @@
 
 #include "batch/internal.h"
 #include "ring/ring.h"
+#include "shim/real.h"
 
 static bool flusher_started;
+_Atomic int batch_err_top;
 
 static void stat_flush(size_t bytes)
 {
@@ -95,10 +97,16 @@ int batch_flush_locked(struct bbuf *b, bool keep)
 			atomic_fetch_sub(&batch_files_staged, 1);
 	}
 	if (err) {
+		int top = atomic_load(&batch_err_top);
+
 		if (b->sock)
 			owe = err == EPIPE && !b->nosignal;
 		atomic_store(&fd_tab[fd].batch_err,
 			     (uint16_t)(err | (owe ? OWE_SIGPIPE : 0)));
+		while (top <= fd &&
+		       !atomic_compare_exchange_weak(&batch_err_top, &top,
+						     fd + 1))
+			;
 	}
 	b->len = 0;
 	b->chunks = 0;
@@ -231,7 +239,7 @@ void batch_start_flusher(void)
 	pthread_attr_init(&a);
 	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&a, (size_t)64 * 1024);
-	if (pthread_create(&t, &a, flusher, NULL) != 0)
+	if (real.pthread_create(&t, &a, flusher, NULL) != 0)
 		shim_warn("batch: no flusher thread; staged data waits for "
 			  "the next barrier");
 	pthread_attr_destroy(&a);

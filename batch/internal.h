@@ -65,6 +65,8 @@ extern __thread unsigned char batch_mine_idx[MINE_MAX];
 extern __thread volatile sig_atomic_t in_batch;
 extern __thread bool batch_is_flusher;	/* blocks every signal */
 extern _Atomic bool batch_flusher_idle;
+/* Every fd_rec.batch_err that was ever set is below this fd. */
+extern _Atomic int batch_err_top;
 extern uint64_t batch_bound_ns;
 
 uint64_t batch_now_ns(void);

@@ -59,74 +59,85 @@ SHIM_EXPORT int shutdown(int fd, int how)
 	return real.shutdown(fd, how);
 }
 
+/*
+ * A wait: what is staged goes out first. A process that waits may wait
+ * long, and is one that lives: it settles (shim_settle()), so that
+ * shim-stat sees it.
+ */
+static inline void before_wait(void)
+{
+	shim_settle_soon();
+	batch_before_read(-1);
+}
+
 SHIM_EXPORT int poll(struct pollfd *fds, nfds_t n, int ms)
 {
-	batch_before_read(-1);
+	before_wait();
 	return real.poll(fds, n, ms);
 }
 
 SHIM_EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *t,
 		      const sigset_t *mask)
 {
-	batch_before_read(-1);
+	before_wait();
 	return real.ppoll(fds, n, t, mask);
 }
 
 SHIM_EXPORT int select(int n, fd_set *r, fd_set *w, fd_set *e,
 		       struct timeval *t)
 {
-	batch_before_read(-1);
+	before_wait();
 	return real.select(n, r, w, e, t);
 }
 
 SHIM_EXPORT int pselect(int n, fd_set *r, fd_set *w, fd_set *e,
 			const struct timespec *t, const sigset_t *mask)
 {
-	batch_before_read(-1);
+	before_wait();
 	return real.pselect(n, r, w, e, t, mask);
 }
 
 SHIM_EXPORT int epoll_wait(int fd, struct epoll_event *ev, int n, int ms)
 {
-	batch_before_read(-1);
+	before_wait();
 	return real.epoll_wait(fd, ev, n, ms);
 }
 
 SHIM_EXPORT int epoll_pwait(int fd, struct epoll_event *ev, int n, int ms,
 			    const sigset_t *mask)
 {
-	batch_before_read(-1);
+	before_wait();
 	return real.epoll_pwait(fd, ev, n, ms, mask);
 }
 
 SHIM_EXPORT int nanosleep(const struct timespec *t, struct timespec *rem)
 {
-	batch_before_read(-1);
+	before_wait();
 	return real.nanosleep(t, rem);
 }
 
 SHIM_EXPORT int clock_nanosleep(clockid_t c, int flags,
 				const struct timespec *t, struct timespec *rem)
 {
-	batch_before_read(-1);
+	before_wait();
 	return real.clock_nanosleep(c, flags, t, rem);
 }
 
 SHIM_EXPORT unsigned int sleep(unsigned int s)
 {
-	batch_before_read(-1);
+	before_wait();
 	return real.sleep(s);
 }
 
 SHIM_EXPORT int usleep(useconds_t us)
 {
-	batch_before_read(-1);
+	before_wait();
 	return real.usleep(us);
 }
 
 SHIM_EXPORT int pause(void)
 {
-	batch_before_read(-1);
+	before_wait();
 	return real.pause();
 }
 

@@ -38,6 +38,8 @@ struct ring_opts {
 	unsigned spin_us;	/* sqpoll: how long to spin for a completion */
 	bool adapt;		/* use the ring only while it pays (judge.c) */
 	void (*count)(enum ring_counter c);
+	/* Asked before a thread's ring is made: false, none (RING_E_DENIED). */
+	bool (*may_create)(void);
 };
 
 /* Once, before the first ring; until then nothing is counted. */
@@ -129,6 +131,7 @@ enum ring_err {
 	RING_E_SETUP,		/* setup failed now: see *setup_errno */
 	RING_E_PROBE,		/* the op probe was refused: *setup_errno */
 	RING_E_JUDGED,		/* the ring does not pay now: libc (judge.c) */
+	RING_E_DENIED,		/* ring_opts.may_create said no */
 	RING_W_NEW,
 };
 

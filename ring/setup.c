@@ -352,6 +352,10 @@ ring_take(int *err, int *setup_errno, bool judged)
 		*err = RING_E_RETRY;
 		goto out;
 	}
+	if (ring_opt.may_create && !ring_opt.may_create()) {
+		*err = RING_E_DENIED;
+		goto out;
+	}
 	ret = ring_create(rt);
 	if (ret < 0) {
 		rt->state = RT_FAILED;

@@ -93,6 +93,16 @@ static void judged_masks(void)
  * profile, and the classes SHIM_ROUTE sends to libc, per direction; with
  * the judge, those whose judged calls go to libc from the entry point.
  */
+/*
+ * Before a thread makes its ring: the process lives (shim_settle()), and
+ * a seccomp filter must not kill it for an io_uring syscall.
+ */
+static bool ring_allowed(void)
+{
+	shim_settle_soon();
+	return shim_seccomp_why() == W__NR;
+}
+
 void route_init(void)
 {
 	static const enum fd_class fixed[] = { FD_FILE, FD_FILE_NOWAIT,
@@ -108,6 +118,7 @@ void route_init(void)
 		.sq_idle_ms = shim_cfg.sq_idle_ms, .sq_cpu = shim_cfg.sq_cpu,
 		.spin_us = shim_cfg.spin_us, .adapt = shim_cfg.adapt,
 		.count = ring_counted,
+		.may_create = ring_allowed,
 	};
 
 	ring_init(&ro);
@@ -255,11 +266,10 @@ struct ring_thread *route_begin(struct route_op *op)
 		route_skip(call, W_DISABLED);
 		return NULL;
 	}
-	/* Before anything else the shim would do: it may be under a filter. */
-	sc = shim_seccomp_why();
-	if (unlikely(sc != W__NR)) {
-		route_skip(call, sc);
-		errno = saved;
+	/* Banned by a filter: pass-through too, but counted for its cause. */
+	if (unlikely(atomic_load_explicit(&shim_seccomp_state,
+					  memory_order_relaxed) == SC_BANNED)) {
+		route_skip(call, W_SECCOMP);
 		return NULL;
 	}
 	if (atomic_load_explicit(&shim_mode, memory_order_relaxed) ==
@@ -306,6 +316,9 @@ struct ring_thread *route_begin(struct route_op *op)
 		/* exact and batch: libc is cheaper; sqpoll: polling is off. */
 		route_skip(call, shim_cfg.profile == PROFILE_SQPOLL ? W_SQOFF
 								    : W_CHEAPER);
+	} else if (err == RING_E_DENIED) {
+		sc = shim_seccomp_why();
+		route_skip(call, sc == W__NR ? W_EARLY : sc);
 	} else if (err == RING_E_BUSY) {
 		route_skip(call, W_REENTRY);
 	} else if (err == RING_E_PROBE) {

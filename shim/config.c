@@ -258,11 +258,32 @@ static long rules_read(const char *path)
 }
 
 /*
+ * The executable's own name (the interpreter of a script, the target of a
+ * symlink), read only when a rule needs it: most processes have no rules
+ * file, and every one would pay for the readlink.
+ */
+const char *shim_exe_base(void)
+{
+	static char exe[256];
+	static bool known;
+	const char *base;
+	long n;
+
+	if (!known) {
+		n = syscall(SYS_readlink, "/proc/self/exe", exe, sizeof(exe) - 1);
+		exe[n > 0 ? n : 0] = '\0';
+		known = true;
+	}
+	base = strrchr(exe, '/');
+	return base ? base + 1 : exe;
+}
+
+/*
  * Parse one file; every line is checked (a bad one is warned about once
  * and skipped), the first that matches one of the names is kept. True if
  * one did.
  */
-static bool rules_parse(const char *path, const char *name, const char *exe)
+static bool rules_parse(const char *path, const char *name)
 {
 	char *line = rules_buf, *next;
 	unsigned lineno = 0;
@@ -313,7 +334,7 @@ static bool rules_parse(const char *path, const char *name, const char *exe)
 			continue;
 		}
 		if (rule.matched || (strcmp(w[0], "*") && strcmp(w[0], name) &&
-				     strcmp(w[0], exe)))
+				     strcmp(w[0], shim_exe_base())))
 			continue;
 		rule.matched = true;
 		rule.profile = w[1];
@@ -333,32 +354,28 @@ static bool rules_parse(const char *path, const char *name, const char *exe)
 static void rules_load(void)
 {
 	extern char *program_invocation_short_name;
-	const char *name = program_invocation_short_name, *s, *base;
-	static char path[4096], exe[256];
-	long n;
+	const char *name = program_invocation_short_name, *s;
+	static char path[4096];
+	bool have = false;
 
 	if (!name)
 		name = "";
-	n = syscall(SYS_readlink, "/proc/self/exe", exe, sizeof(exe) - 1);
-	exe[n > 0 ? n : 0] = '\0';
-	base = strrchr(exe, '/');
-	base = base ? base + 1 : exe;
 	s = getenv("SHIM_CONFIG");
 	if (s) {	/* set: that file only; empty: no rules at all */
 		if (*s)
-			rules_parse(s, name, base);
+			rules_parse(s, name);
 		return;
 	}
 	s = getenv("XDG_CONFIG_HOME");
 	if (s && *s == '/')
-		n = snprintf(path, sizeof(path), "%s/libshim/rules", s);
+		have = shim_cat(path, sizeof(path), s, "/libshim/rules",
+				(char *)NULL);
 	else if ((s = getenv("HOME")) && *s)
-		n = snprintf(path, sizeof(path), "%s/.config/libshim/rules", s);
-	else
-		n = -1;
-	if (n > 0 && (size_t)n < sizeof(path) && rules_parse(path, name, base))
+		have = shim_cat(path, sizeof(path), s, "/.config/libshim/rules",
+				(char *)NULL);
+	if (have && rules_parse(path, name))
 		return;
-	rules_parse("/etc/libshim.conf", name, base);
+	rules_parse("/etc/libshim.conf", name);
 }
 
 /* SHIM_LOG=info: the rule that decided, and what of it the environment

@@ -147,8 +147,8 @@ bool fd_is_regular(int fd)
  * later, once the process has threads, waits for an RCU grace period
  * (expand_fdtable() calls synchronize_rcu() when the table is shared),
  * and every thread that opens or dups meanwhile waits with it: 12-19 ms
- * here, enough to reshuffle where a server's threads run. Called at start-
- * up and in a fork child, while the process most likely has one thread.
+ * here, enough to reshuffle where a server's threads run. Called as the
+ * process settles (shim_settle()), while it most likely has one thread.
  */
 void fd_kernel_table_grow(int top)
 {

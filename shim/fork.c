@@ -26,7 +26,10 @@ void shim_after_fork_child(void)
 				       SC_UNCHECKED);
 	shim_stats_sandbox_fork_child();
 	shim_hooks_run(HOOK_FORK_CHILD);
-	shim_live_renew();
+	shim_live_fork_child();
+	/* What the parent settled, the child settles again: it lives too. */
+	atomic_store(&shim_unsettled, shim_mode != MODE_DISABLED);
+	shim_settle_left = SHIM_SETTLE_CALLS;
 	shim_in_vfork = 0;
 }
 

@@ -5,6 +5,7 @@
  * at the first call that is routed, so a program that never does routed I/O
  * pays for no ring at all.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -42,17 +43,12 @@ static void exe_name(void)
  */
 static bool name_matches(const char *list)
 {
-	char path[256], *base;
-	long n;
+	const char *exe;
 
 	if (shim_name_in_list(list, shim_exe))
 		return true;
-	n = syscall(SYS_readlink, "/proc/self/exe", path, sizeof(path) - 1);
-	if (n <= 0)
-		return false;
-	path[n] = '\0';
-	base = strrchr(path, '/');
-	return shim_name_in_list(list, base ? base + 1 : path);
+	exe = shim_exe_base();
+	return *exe && shim_name_in_list(list, exe);
 }
 
 void shim_init(void)
@@ -75,23 +71,9 @@ void shim_init(void)
 		shim_mode = MODE_DISABLED;
 		shim_mode_why = "in SHIM_SKIP";
 	}
-	/*
-	 * Whether a seccomp filter would kill io_uring, now, while the process
-	 * most likely has one thread: asked at the first routed call, every
-	 * other thread's calls went to libc until the asking one, maybe
-	 * preempted, had the answer (threads_scale lost half its ring calls).
-	 */
-	if (shim_mode != MODE_DISABLED)
-		(void)shim_seccomp_why();
 	route_init();	/* and the batch profile, unless disabled */
-	/*
-	 * The live file now, while the process most likely has one thread:
-	 * mapping it over the counter slots loses what other threads count
-	 * meanwhile, and a publishing thread preempted among 1000 others lost
-	 * thousands.
-	 */
 	if (shim_mode != MODE_DISABLED)
-		shim_live_publish();
+		atomic_store(&shim_unsettled, true);
 	atomic_store(&init_state, 2);
 	if (shim_mode != MODE_DISABLED)
 		shim_config_banner();
@@ -102,6 +84,44 @@ void shim_init(void)
 	}
 	shim_debug("loaded into %s%s", shim_exe,
 		   shim_cfg.disable ? " (disabled)" : "");
+}
+
+/*
+ * What only a process that lives needs: whether a seccomp filter would
+ * kill io_uring, asked before its first ring, and its live-statistics
+ * file. Both want the process to have one thread. Asked at a first routed
+ * call, every other thread's calls went to libc until the asking one,
+ * maybe preempted, had the answer (threads_scale lost half its ring
+ * calls); and mapping the live file over the counter slots loses what
+ * other threads count meanwhile. Doing both at start-up cost every process
+ * 60 us, a shell's fork child that only execs included. So they wait for
+ * the first of: a call routed to a ring, pthread_create (before the new
+ * thread runs), a wait (poll, select, epoll, a sleep), a staged write, or
+ * a thread's SHIM_SETTLE_CALLS-th counted call. A process that exits or
+ * execs sooner pays for neither.
+ */
+_Atomic bool shim_unsettled;
+__thread int shim_settle_left = SHIM_SETTLE_CALLS;
+
+void shim_settle(void)
+{
+	/* A vfork child shares its parent's memory: the exec'd image settles. */
+	if (shim_in_vfork)
+		return;
+	if (!atomic_exchange(&shim_unsettled, false))
+		return;	/* done, or under way on this thread or another */
+	if (shim_mode == MODE_DISABLED)
+		return;
+	(void)shim_seccomp_why();
+	shim_hooks_run(HOOK_SETTLE);
+	shim_live_publish();
+}
+
+/* A thread's SHIM_SETTLE_CALLS-th counted call: once per thread. */
+void shim_settle_counted(void)
+{
+	shim_settle_left = INT_MAX;
+	shim_settle_soon();
 }
 
 bool shim_ready(void)
@@ -122,7 +142,6 @@ void shim_set_passthrough(const char *why)
 		memset(route_judged_mask, 0, sizeof(route_judged_mask));
 		route_judged_sock_mask = 0;
 		shim_mode_why = why;
-		shim_live_publish();
 		shim_live_update_mode();
 		shim_info("%s -> pass-through: every call goes to libc", why);
 	}
@@ -136,7 +155,6 @@ bool shim_set_ring_mode(void)
 	if (!atomic_compare_exchange_strong(&shim_mode, &expected, MODE_RING))
 		return false;
 	shim_mode_why = "ok";
-	shim_live_publish();
 	shim_live_update_mode();
 	return true;
 }

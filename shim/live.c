@@ -9,6 +9,7 @@
  * and by shim-stat when its process is gone.
  */
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,17 +32,20 @@ static struct shim_live *live;
 static _Atomic bool publishing;
 static char live_path[300];
 static bool live_forgotten;
+/* This image was exec'd: its predecessor may have set its file aside. */
+static bool live_aside_possible = true;
 
 static int live_dir(char *dir, size_t len, bool create)
 {
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
-	struct stat st;
 	uid_t uid = (uid_t)syscall(SYS_getuid);
+	char num[SHIM_UTOA_LEN];
+	struct stat st;
 
-	if (xdg && *xdg && strlen(xdg) < len - 16)
-		snprintf(dir, len, "%s/libshim", xdg);
-	else
-		snprintf(dir, len, "/dev/shm/libshim-%u", (unsigned)uid);
+	if (!(xdg && *xdg ? shim_cat(dir, len, xdg, "/libshim", (char *)NULL)
+			  : shim_cat(dir, len, "/dev/shm/libshim-",
+				     shim_utoa(num, uid), (char *)NULL)))
+		return -1;
 	if (create)
 		syscall(SYS_mkdirat, AT_FDCWD, dir, 0700);
 	/* Ours, a real directory, private: or no live stats at all. */
@@ -65,19 +69,30 @@ void shim_live_update_mode(void)
 		set_why();
 }
 
+/* The file an exec set aside under this pid (shim_live_hide()). */
+static void remove_aside(const char *dir, long pid)
+{
+	char aside[300], num[SHIM_UTOA_LEN];
+
+	if (shim_cat(aside, sizeof(aside), dir, "/",
+		     shim_utoa(num, (unsigned long)pid), ".exec", (char *)NULL))
+		syscall(SYS_unlinkat, AT_FDCWD, aside, 0);
+}
+
 /* The file, sized and mapped, its pid set; NULL: no live stats. */
 static struct shim_live *create_file(void)
 {
-	char dir[256];
+	char dir[256], num[SHIM_UTOA_LEN];
 	struct shim_live *l;
 	long pid = syscall(SYS_getpid);
 	int fd;
 
 	if (live_dir(dir, sizeof(dir), true) < 0)
 		return NULL;
-	snprintf(live_path, sizeof(live_path), "%s/%ld.exec", dir, pid);
-	syscall(SYS_unlinkat, AT_FDCWD, live_path, 0);	/* our image before exec */
-	snprintf(live_path, sizeof(live_path), "%s/%ld", dir, pid);
+	remove_aside(dir, pid);	/* our image before exec */
+	if (!shim_cat(live_path, sizeof(live_path), dir, "/",
+		      shim_utoa(num, (unsigned long)pid), (char *)NULL))
+		return NULL;
 	fd = (int)syscall(SYS_openat, AT_FDCWD, live_path,
 			  O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
@@ -106,6 +121,7 @@ static struct shim_live *create_file(void)
 
 void shim_live_publish(void)
 {
+	uint64_t all = ~0ull, old;
 	struct shim_live *l;
 	struct timespec ts;
 	int n;
@@ -115,8 +131,11 @@ void shim_live_publish(void)
 	/*
 	 * No second try: mapping the file over the counter slots loses what
 	 * other threads count meanwhile, and later the process may have many.
+	 * This thread's signal handlers count too: blocked till it is done.
 	 */
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, sizeof(all));
 	l = create_file();
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, sizeof(all));
 	if (!l)
 		return;
 	/* The header's page (mapped whole): the struct, the counters' names. */
@@ -142,20 +161,21 @@ void shim_live_publish(void)
 
 void shim_live_remove(void)
 {
+	char dir[256];
+
 	if (live_forgotten)
 		return;
-	char dir[256], aside[300];
-
 	if (live) {
 		syscall(SYS_unlinkat, AT_FDCWD, live_path, 0);
 		return;
 	}
-	/* An image that never published may still hold its predecessor's. */
-	if (!getenv("SHIM_NO_LIVE") && live_dir(dir, sizeof(dir), false) == 0) {
-		snprintf(aside, sizeof(aside), "%s/%ld.exec", dir,
-			 (long)syscall(SYS_getpid));
-		syscall(SYS_unlinkat, AT_FDCWD, aside, 0);
-	}
+	/*
+	 * An image that never published may still hold its predecessor's; a
+	 * fork child has none.
+	 */
+	if (live_aside_possible && !getenv("SHIM_NO_LIVE") &&
+	    live_dir(dir, sizeof(dir), false) == 0)
+		remove_aside(dir, (long)syscall(SYS_getpid));
 }
 
 /*
@@ -190,30 +210,24 @@ void shim_live_unhide(void)
 }
 
 /*
- * Fresh counters in a file of its own: for a fork child, whose inherited
- * mapping is shared with the parent, and after an exec that failed, whose
- * file was already removed and its counters written out.
+ * A fork child: the parent's file is not its own. It gets one of its own
+ * when it settles (shim_settle()), unless it execs or exits first, as a
+ * shell's children do. shim_stats_fork_child() already put private pages
+ * under the counter slots.
  */
-void shim_live_renew(void)
+void shim_live_fork_child(void)
 {
 	struct shim_live *old = live;
 
-	if (live_forgotten) {
-		/*
-		 * Under a filter: no new file. shim_stats_fork_child() already
-		 * gave the child private counter pages; the header stays mapped.
-		 */
-		live = NULL;
-		return;
-	}
-	atomic_store(&publishing, false);	/* a fork child's own flag */
-	if (!old)
-		return;
 	live = NULL;
-	/* shim_stats_fork_child() already put private pages under the slots. */
-	real.munmap(old, sizeof(*old));
-	umem_changed();
-	shim_live_publish();
+	live_aside_possible = false;
+	if (live_forgotten)
+		return;	/* under a filter: no new file; the header stays mapped */
+	atomic_store(&publishing, false);	/* a fork child's own flag */
+	if (old) {
+		real.munmap(old, sizeof(*old));
+		umem_changed();
+	}
 }
 
 /*

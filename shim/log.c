@@ -38,3 +38,41 @@ const char *shim_errname(int err)
 
 	return s ? s : "E?";
 }
+
+/*
+ * Not snprintf, for the paths every process takes (start-up, exit, a fork
+ * child's): printf's code is pages a process that only starts and ends
+ * would not touch otherwise, and a fork child faults on each.
+ */
+bool shim_cat(char *buf, size_t len, ...)
+{
+	const char *s;
+	size_t n = 0, m;
+	va_list ap;
+
+	va_start(ap, len);
+	while ((s = va_arg(ap, const char *))) {
+		m = strlen(s);
+		if (m >= len - n) {
+			va_end(ap);
+			buf[0] = '\0';
+			return false;
+		}
+		memcpy(buf + n, s, m);
+		n += m;
+	}
+	va_end(ap);
+	buf[n] = '\0';
+	return true;
+}
+
+const char *shim_utoa(char buf[SHIM_UTOA_LEN], unsigned long v)
+{
+	size_t i = SHIM_UTOA_LEN - 1;
+
+	buf[i] = '\0';
+	do
+		buf[--i] = (char)('0' + v % 10);
+	while (v /= 10);
+	return &buf[i];
+}

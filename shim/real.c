@@ -382,6 +382,11 @@ static int raw_prctl(int o, ...)
 	return (int)syscall(SYS_prctl, o, a[0], a[1], a[2], a[3]);
 }
 
+/* No syscall makes a thread libc can run: before resolution, none. */
+static int raw_pthread_create(pthread_t *t, const pthread_attr_t *a,
+			      void *(*fn)(void *), void *arg)
+{ return EAGAIN; }
+
 #define SHIM_REAL_INIT(ret, name, args) .name = raw_##name,
 struct shim_real real = {
 	SHIM_REAL_FUNCS(SHIM_REAL_INIT)

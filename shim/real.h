@@ -11,6 +11,7 @@
 #define SHIM_REAL_H
 
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -146,7 +147,9 @@
 	X(int, mprotect, (void *, size_t, int))				\
 	X(int, pkey_mprotect, (void *, size_t, int, int))		\
 	X(int, shmdt, (const void *))					\
-	X(int, prctl, (int, ...))
+	X(int, prctl, (int, ...))					\
+	X(int, pthread_create, (pthread_t *, const pthread_attr_t *,	\
+				void *(*)(void *), void *))
 
 #define SHIM_REAL_MEMBER(ret, name, args) ret (*name) args;
 struct shim_real {

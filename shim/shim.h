@@ -128,6 +128,8 @@ extern _Atomic int shim_mode;
 void shim_config_load(void);
 void shim_config_banner(void);
 bool shim_name_in_list(const char *list, const char *name);
+/* The executable's file name (/proc/self/exe's), "" if unknown. */
+const char *shim_exe_base(void);
 
 /* log.c */
 void shim_log(int level, const char *fmt, ...)
@@ -137,6 +139,11 @@ void shim_log(int level, const char *fmt, ...)
 #define shim_info(...)	 shim_log(LOG_INFO, __VA_ARGS__)
 #define shim_debug(...)	 shim_log(LOG_DEBUG, __VA_ARGS__)
 const char *shim_errname(int err);
+/* buf = the strings up to a NULL; false (buf empty) if they do not fit. */
+bool shim_cat(char *buf, size_t len, ...) __attribute__((sentinel));
+#define SHIM_UTOA_LEN 21
+/* v in decimal, somewhere in buf. */
+const char *shim_utoa(char buf[SHIM_UTOA_LEN], unsigned long v);
 
 /* stats.c */
 struct shim_stats {
@@ -247,6 +254,24 @@ void shim_strict_fail(enum shim_call call, enum shim_why why);
 #define W_UNPLANNED ((1u << W_PASSTHROUGH) | (1u << W_UNSUPPORTED) | \
 		     (1u << W_RINGERR))
 
+/*
+ * init.c: the start-up work only a process that lives pays for (its live
+ * file, the seccomp check) waits for shim_settle(); a thread's
+ * SHIM_SETTLE_CALLS-th counted call is one of the moments it runs.
+ */
+#define SHIM_SETTLE_CALLS 1024
+extern _Atomic bool shim_unsettled;
+extern __thread int shim_settle_left;
+void shim_settle(void);
+void shim_settle_counted(void);
+
+static inline void shim_settle_soon(void)
+{
+	if (unlikely(atomic_load_explicit(&shim_unsettled,
+					  memory_order_relaxed)))
+		shim_settle();
+}
+
 static inline void stat_real(enum shim_call call, enum shim_why why)
 {
 	struct shim_stats *s = stat_mine();
@@ -261,6 +286,8 @@ static inline void stat_real(enum shim_call call, enum shim_why why)
 	}
 	if (unlikely(shim_cfg.strict) && (W_UNPLANNED >> why) & 1)
 		shim_strict_fail(call, why);
+	if (unlikely(--shim_settle_left == 0))
+		shim_settle_counted();
 }
 
 void stat_sum(struct shim_stats *out);
@@ -279,7 +306,7 @@ void shim_live_update_mode(void);
 void shim_live_remove(void);
 void shim_live_hide(void);
 void shim_live_unhide(void);
-void shim_live_renew(void);
+void shim_live_fork_child(void);
 void shim_live_forget(bool remove);
 
 /* init.c */
@@ -450,6 +477,7 @@ enum shim_hook {
 	HOOK_FORK_PARENT,
 	HOOK_FORK_CHILD,
 	HOOK_EXIT,		/* exit, _exit, SHIM_STRICT's end */
+	HOOK_SETTLE,		/* shim_settle(): the process lives */
 	HOOK__NR
 };
 void shim_hook_add(enum shim_hook when, void (*fn)(void));
