@@ -231,10 +231,16 @@ def run_bench(b, idx, pairs, p, sp, tmp, use_strace):
             order = MODES[k:] + MODES[:k]
             for mode in order:
                 prefix = os.path.join(tmp, "stats", f"{idx}-{mode}-{i}")
-                res = b.fn(Run(mode, tmp, stats_prefix=prefix), p)
+                res = b.fn(Run(mode, tmp, stats_prefix=prefix
+                               if b.timed_stats else None), p)
                 rec["samples"][mode].append(res)
-                if mode != "plain":
+                if mode != "plain" and b.timed_stats:
                     rec["stats"][mode].append(read_stats(prefix))
+        if not b.timed_stats:
+            for mode in MODES[1:]:
+                prefix = os.path.join(tmp, "stats", f"{idx}-{mode}-untimed")
+                b.fn(Run(mode, tmp, stats_prefix=prefix), p)
+                rec["stats"][mode].append(read_stats(prefix))
         if b.verify:
             verify_output(b, rec, p, tmp)
         if use_strace:
