@@ -6,6 +6,7 @@
  */
 #include <linux/futex.h>
 #include <poll.h>
+#include <sys/single_threaded.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -19,6 +20,7 @@
 #include "shim/real.h"
 
 static bool flusher_started;
+static pthread_t flusher_thread;
 _Atomic int batch_err_top;
 
 static void stat_flush(size_t bytes)
@@ -204,6 +206,7 @@ static void *flusher(void *arg)
 
 	(void)arg;
 	batch_is_flusher = true;
+	shim_own_thread = true;
 	for (;;) {
 		atomic_store(&batch_flusher_idle, true);
 		while (!atomic_load(&batch_assigned) &&
@@ -227,9 +230,9 @@ static void *flusher(void *arg)
 /* The time bound needs a thread: a writer may block where nobody sees. */
 void batch_start_flusher(void)
 {
+	bool solo = __libc_single_threaded;
 	sigset_t all, old;
 	pthread_attr_t a;
-	pthread_t t;
 
 	if (flusher_started)
 		return;
@@ -237,11 +240,15 @@ void batch_start_flusher(void)
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pthread_attr_init(&a);
-	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&a, (size_t)64 * 1024);
-	if (real.pthread_create(&t, &a, flusher, NULL) != 0)
+	/* Joinable: batch_last_thread() waits for it to be gone. */
+	if (real.pthread_create(&flusher_thread, &a, flusher, NULL) != 0) {
+		flusher_started = false;
 		shim_warn("batch: no flusher thread; staged data waits for "
 			  "the next barrier");
+	} else if (solo) {
+		shim_real_solo(true);	/* the flusher does not count */
+	}
 	pthread_attr_destroy(&a);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
@@ -250,6 +257,25 @@ void batch_start_flusher(void)
 void batch_flusher_fork_child(void)
 {
 	flusher_started = false;
+}
+
+/*
+ * The application's last thread is ending (pthread_exit, or a return,
+ * from main's thread too): what is staged goes out, nothing more is
+ * staged, and the flusher ends before this thread does, so that glibc
+ * finds this one the last and ends the process (exit(0)) as it would
+ * without the shim. Kept alive, the flusher held the process forever,
+ * deaf to SIGTERM (it blocks every signal).
+ */
+void batch_last_thread(void)
+{
+	if (!batch_enabled || batch_is_flusher)
+		return;
+	batch_close();
+	if (flusher_started) {
+		flusher_started = false;
+		pthread_join(flusher_thread, NULL);
+	}
 }
 
 /* fd's buffer, NULL if it has none (read unlocked: a hint). */

@@ -82,6 +82,7 @@ void batch_key_forget(int fd);
 void batch_keys_recount(void);
 void batch_start_flusher(void);
 void batch_flusher_fork_child(void);
+void batch_last_thread(void);
 void batch_flush_each(bool files_only, bool wait);
 
 /*

@@ -619,6 +619,7 @@ void batch_init(void)
 	shim_hook_add(HOOK_FORK_CHILD, batch_fork_child);
 	shim_hook_add(HOOK_EXIT, flush_at_exit);
 	shim_hook_add(HOOK_SETTLE, grow_fd_table);
+	shim_hook_add(HOOK_LAST_THREAD, batch_last_thread);
 }
 
 /*

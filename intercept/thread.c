@@ -12,5 +12,6 @@ SHIM_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
 {
 	if (shim_ready())
 		shim_settle_soon();
+	shim_real_solo(false);	/* glibc's own paths from now on */
 	return real.pthread_create(thread, attr, start, arg);
 }

@@ -72,6 +72,8 @@ void shim_init(void)
 		shim_mode_why = "in SHIM_SKIP";
 	}
 	route_init();	/* and the batch profile, unless disabled */
+	/* The thread that starts the process is the application's first. */
+	(void)stat_self();
 	if (shim_mode != MODE_DISABLED)
 		atomic_store(&shim_unsettled, true);
 	atomic_store(&init_state, 2);

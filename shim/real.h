@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/epoll.h>
@@ -199,5 +200,7 @@ void *shim_real_lazy(void **slot, const char *name);
 						   #name))
 
 void shim_real_resolve(void);
+/* The application has one thread (true) or more: shim_hot's read/write. */
+void shim_real_solo(bool on);
 
 #endif

@@ -207,6 +207,8 @@ extern const char *const shim_call_names[C__NR];
 extern const char *const shim_why_names[W__NR];
 
 struct shim_stats *stat_self_slow(void);
+/* A thread the shim made for itself: not one of the application's. */
+extern __thread bool shim_own_thread;
 struct shim_stats *stat_shared(void);
 
 static inline struct shim_stats *stat_self(void)
@@ -478,6 +480,7 @@ enum shim_hook {
 	HOOK_FORK_CHILD,
 	HOOK_EXIT,		/* exit, _exit, SHIM_STRICT's end */
 	HOOK_SETTLE,		/* shim_settle(): the process lives */
+	HOOK_LAST_THREAD,	/* the application's last counted thread ends */
 	HOOK__NR
 };
 void shim_hook_add(enum shim_hook when, void (*fn)(void));

@@ -32,6 +32,15 @@ static __thread unsigned my_idx;
 /* A thread's registration: none yet, under way, or over for good. */
 enum { ST_NONE, ST_BUSY, ST_DONE };
 static __thread uint8_t stat_state;
+__thread bool shim_own_thread;
+/*
+ * The application's threads that hold a slot and have not ended. When the
+ * last one ends by pthread_exit (or by returning), glibc ends the process
+ * with exit(0) once no other thread is left: a thread of the shim's own
+ * must be gone by then (HOOK_LAST_THREAD), or the process lives on.
+ */
+static _Atomic unsigned stat_app_threads;
+static __thread bool stat_app_counted;
 /* Slots [0, stat_hwm) were ever claimed: the rest are zero. */
 static _Atomic unsigned stat_hwm = 1;
 
@@ -56,6 +65,11 @@ static void stat_thread_exit(void *arg)
 	if (idx)
 		atomic_store_explicit(&slots_static[idx].used, 0,
 				      memory_order_release);
+	if (stat_app_counted) {
+		stat_app_counted = false;
+		if (atomic_fetch_sub(&stat_app_threads, 1) == 1)
+			shim_hooks_run(HOOK_LAST_THREAD);
+	}
 }
 
 /* The key whose destructor frees the slot; false: none (the slot leaks). */
@@ -109,8 +123,12 @@ struct shim_stats *stat_self_slow(void)
 		return stat_shared();
 	stat_state = ST_BUSY;
 	idx = stat_claim();
-	if (idx && stat_key_ready())
-		pthread_setspecific(stat_key, (void *)1);
+	if (idx && stat_key_ready() &&
+	    pthread_setspecific(stat_key, (void *)1) == 0 &&
+	    !shim_own_thread) {
+		stat_app_counted = true;
+		atomic_fetch_add(&stat_app_threads, 1);
+	}
 	my_idx = idx;
 	shim_mine = idx ? &slots_static[idx].st : NULL;
 	stat_state = idx ? ST_NONE : ST_DONE;
@@ -171,6 +189,7 @@ void shim_stats_fork_child(void)
 	if (my_idx)
 		atomic_store(&slots_static[my_idx].used, 1);
 	atomic_store(&stat_hwm, my_idx + 1);
+	atomic_store(&stat_app_threads, stat_app_counted ? 1 : 0);
 }
 
 const char *const shim_call_names[C__NR] = {
