@@ -3,12 +3,14 @@
  * A filter inherited across exec: the parent installs one that kills on
  * the io_uring syscalls and allows the rest (as a sandbox launcher or a
  * service manager would), then execs itself; the child does pipe I/O and
- * must survive it. The shim in the child cannot see the prctl: it finds
- * "Seccomp: 2" in /proc/self/status at start-up and probes
- * io_uring in a short-lived child before making a ring.
+ * must survive it. The shim in the child cannot see the prctl: before its
+ * first ring it finds "Seccomp: 2" in /proc/self/status and probes
+ * io_uring in a short-lived child. Under a kernel profile older than 6.4
+ * pipes are not routed: the child never wants a ring, and its calls count
+ * as fd-type, not seccomp.
  */
 /* SHIM-ENV: SHIM_ADAPT=0 */
-/* SHIM-EXPECT: read.ring>=1@6.4 fallback.seccomp>=4 */
+/* SHIM-EXPECT: read.ring>=1@6.4 fallback.seccomp>=4@6.4 */
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
