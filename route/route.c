@@ -89,11 +89,6 @@ static void judged_masks(void)
 }
 
 /*
- * At initialisation: the options of the rings, the hooks, the batch
- * profile, and the classes SHIM_ROUTE sends to libc, per direction; with
- * the judge, those whose judged calls go to libc from the entry point.
- */
-/*
  * Before a thread makes its ring: the process lives (shim_settle()), and
  * a seccomp filter must not kill it for an io_uring syscall.
  */
@@ -103,6 +98,11 @@ static bool ring_allowed(void)
 	return shim_seccomp_why() == W__NR;
 }
 
+/*
+ * At initialisation: the options of the rings, the hooks, the batch
+ * profile, and the classes SHIM_ROUTE sends to libc, per direction; with
+ * the judge, those whose judged calls go to libc from the entry point.
+ */
 void route_init(void)
 {
 	static const enum fd_class fixed[] = { FD_FILE, FD_FILE_NOWAIT,
