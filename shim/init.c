@@ -74,8 +74,7 @@ void shim_init(void)
 	route_init();	/* and the batch profile, unless disabled */
 	/* The thread that starts the process is the application's first. */
 	(void)stat_self();
-	if (shim_mode != MODE_DISABLED)
-		atomic_store(&shim_unsettled, true);
+	atomic_store(&shim_unsettled, true);	/* shim_settle() decides */
 	atomic_store(&init_state, 2);
 	if (shim_mode != MODE_DISABLED)
 		shim_config_banner();
