@@ -24,7 +24,7 @@ SHIM_HDRS := $(foreach d,$(SHIM_DIRS),$(wildcard $(d)/*.h))
 TEST_SRCS := $(wildcard tests/c/*.c)
 TEST_BINS := $(TEST_SRCS:tests/c/%.c=$(BUILD)/tests/%)
 ASAN_BINS := $(TEST_SRCS:tests/c/%.c=$(BUILD)/tests-asan/%)
-TEST_CFLAGS := -std=gnu11 -D_GNU_SOURCE -O1 -g -Itests/c $(CWARN) -pthread
+TEST_CFLAGS := -std=gnu11 -D_GNU_SOURCE -O1 -g -Itests/c -I. $(CWARN) -pthread
 HELPERS := $(BUILD)/seccomp-run
 
 .PHONY: all lib tests test-progs test test-quick test-valgrind test-matrix test-qemu bench bench-quick demo deb install clean check-exports lint
@@ -54,13 +54,19 @@ tests: $(TEST_BINS) $(ASAN_BINS)
 # The C tests alone (CI builds them with clang too).
 test-progs: $(TEST_BINS)
 
+# -MMD: a test that includes a part of the shim (judge_measure) is rebuilt
+# when that part changes. The dependency files stay out of the test
+# directories, whose every file the runner runs.
+TEST_DEPS := $(BUILD)/deps
 $(BUILD)/tests/%: tests/c/%.c $(wildcard tests/c/*.h)
-	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) -o $@ $< -lm
+	@mkdir -p $(dir $@) $(TEST_DEPS)/tests
+	$(CC) $(TEST_CFLAGS) -MMD -MP -MF $(TEST_DEPS)/tests/$*.d -o $@ $< -lm
 
 $(BUILD)/tests-asan/%: tests/c/%.c $(wildcard tests/c/*.h)
-	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) -fsanitize=address,undefined -fno-omit-frame-pointer -o $@ $< -lm
+	@mkdir -p $(dir $@) $(TEST_DEPS)/tests-asan
+	$(CC) $(TEST_CFLAGS) -MMD -MP -MF $(TEST_DEPS)/tests-asan/$*.d -fsanitize=address,undefined -fno-omit-frame-pointer -o $@ $< -lm
+
+-include $(wildcard $(TEST_DEPS)/tests/*.d $(TEST_DEPS)/tests-asan/*.d)
 
 check-exports: $(BUILD)/libshim.so
 	@scripts/check-exports $(BUILD)/libshim.so $(SHIM_MAP) $(SHIM_OBJS)

@@ -111,7 +111,8 @@ static ssize_t shim_recv(int fd, void *buf, size_t n, int flags,
 	q.op.want = n;
 	rt = sk_begin(&q, NULL, from ? IORING_OP_RECVMSG : IORING_OP_RECV);
 	if (!rt)
-		return real.recvfrom(fd, buf, n, flags, from, fromlen);
+		return route_join(0, real.recvfrom(fd, buf, n, flags, from,
+						   fromlen), 0);
 	sqe = ring_sqe(rt);
 	if (from) {
 		m.msg_name = from;
@@ -125,7 +126,7 @@ static ssize_t shim_recv(int fd, void *buf, size_t n, int flags,
 			*fromlen = m.msg_namelen;
 		return r;
 	}
-	return real.recvfrom(fd, buf, n, flags, from, fromlen);
+	return route_join(0, real.recvfrom(fd, buf, n, flags, from, fromlen), 0);
 }
 
 SHIM_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
@@ -172,7 +173,7 @@ SHIM_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 			return r;
 	}
 	if (!q.op.done)
-		return real.sendmsg(fd, msg, flags);
+		return route_join(0, real.sendmsg(fd, msg, flags), 0);
 	/* The control data went with the first part; send the rest bare. */
 	m = *msg;
 	m.msg_control = NULL;
@@ -196,7 +197,7 @@ SHIM_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 		if (route_finish(&q.op, rt, &r))
 			return r;
 	}
-	return real.recvmsg(fd, msg, flags);
+	return route_join(0, real.recvmsg(fd, msg, flags), 0);
 }
 
 SHIM_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen,

@@ -214,7 +214,7 @@ SHIM_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 	if (rw_ring(&q, &r))
 		return r;
 	if (!q.done)
-		return real.readv(fd, iov, cnt);
+		return route_join(0, real.readv(fd, iov, cnt), 0);
 	return route_join(q.done, real.readv(fd, rest, RW_REST(q, rest)),
 			  q.saved_errno);
 }
@@ -232,7 +232,7 @@ SHIM_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 	if (rw_ring(&q, &r))
 		return r;
 	if (!q.done)
-		return real.writev(fd, iov, cnt);
+		return route_join(0, real.writev(fd, iov, cnt), 0);
 	return route_join(q.done, real.writev(fd, rest, RW_REST(q, rest)),
 			  q.saved_errno);
 }
@@ -249,8 +249,9 @@ static ssize_t shim_preadv2(int fd, const struct iovec *iov, int cnt,
 	if (rw_ring(&q, &r))
 		return r;
 	if (!q.done)
-		return positional && !flags ? real.preadv64(fd, iov, cnt, off)
-					    : real.preadv2(fd, iov, cnt, off, flags);
+		return route_join(0, positional && !flags ?
+				  real.preadv64(fd, iov, cnt, off) :
+				  real.preadv2(fd, iov, cnt, off, flags), 0);
 	return route_join(q.done, real.preadv2(fd, rest, RW_REST(q, rest),
 					       RW_OFF(q), flags),
 			  q.saved_errno);
@@ -271,8 +272,9 @@ static ssize_t shim_pwritev2(int fd, const struct iovec *iov, int cnt,
 	if (rw_ring(&q, &r))
 		return r;
 	if (!q.done)
-		return positional && !flags ? real.pwritev64(fd, iov, cnt, off)
-					    : real.pwritev2(fd, iov, cnt, off, flags);
+		return route_join(0, positional && !flags ?
+				  real.pwritev64(fd, iov, cnt, off) :
+				  real.pwritev2(fd, iov, cnt, off, flags), 0);
 	return route_join(q.done, real.pwritev2(fd, rest, RW_REST(q, rest),
 						RW_OFF(q), flags),
 			  q.saved_errno);

@@ -16,9 +16,14 @@
  *   never finds a core free never starts an SQ thread.
  * - Then a trial, the program's own pace being the measure: SQ_TRIAL
  *   calls in libc, then SQ_TRIAL calls on the ring, each timed from the
- *   first call to the one after the last. Only a ring trial at least
- *   SQ_WIN_PERMILLE as fast as the libc trial turns the ring on (a plain
- *   ring's, only if the next pair says so too). An op served at once is
+ *   first call to the one after the last, and the bytes they moved
+ *   counted. Only a ring trial that moves bytes at least SQ_WIN_PERMILLE
+ *   as fast as the libc trial turns the ring on (a plain ring's, only if
+ *   the next pair says so too); calls that move none are compared by
+ *   their pace alone. Bytes, because a reader's calls return what has
+ *   arrived: a cat whose ring reads come sooner finds one small record
+ *   per read where its libc reads found two, and makes more calls per
+ *   second for less data. An op served at once is
  *   served cheaper by its syscall, so a file copy finds libc faster; a
  *   request/response loop whose syscalls sleep and wake finds an SQ
  *   thread faster. The trial in which the ring is made does not count:
@@ -175,6 +180,20 @@ static void start_trial(struct ring_pay *p, int state, uint64_t t)
 	p->state = state;
 	p->left = SQ_TRIAL;
 	p->t0 = t;
+	p->moved = 0;
+}
+
+/*
+ * Did the ring trial, TOOK ns for p->moved bytes, lose to the libc one?
+ * Per byte where both moved some; per call (the trials have as many) where
+ * one moved none: accept and connect, or calls that all failed.
+ */
+static bool ring_lost(const struct ring_pay *p, uint64_t took)
+{
+	if (!p->moved || !p->libc_moved)
+		return took * SQ_WIN_PERMILLE > p->libc_ns * 1000;
+	return (double)took * (double)p->libc_moved * SQ_WIN_PERMILLE >
+	       (double)p->libc_ns * (double)p->moved * 1000;
 }
 
 /*
@@ -187,6 +206,7 @@ static void end_trial(struct ring_pay *p, bool core, uint64_t t)
 
 	if (p->state == SQ_TRY_LIBC) {
 		p->libc_ns = took;
+		p->libc_moved = p->moved;
 		start_trial(p, SQ_TRY_RING, t);
 		return;
 	}
@@ -195,7 +215,7 @@ static void end_trial(struct ring_pay *p, bool core, uint64_t t)
 		start_trial(p, SQ_TRY_RING, t);
 		return;
 	}
-	if (took * SQ_WIN_PERMILLE > p->libc_ns * 1000) {
+	if (ring_lost(p, took)) {
 		go_off(p, t);
 		return;
 	}

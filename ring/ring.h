@@ -84,6 +84,8 @@ struct ring_thread {
 		uint64_t t0;		/* start of the trial or free look */
 		uint64_t idle0;		/* the machine's idle ms at the look */
 		uint64_t libc_ns;	/* the libc trial's time */
+		uint64_t moved;		/* bytes the trial's calls moved */
+		uint64_t libc_moved;	/* the libc trial's bytes */
 		long nivcsw;		/* preemptions at the window's start */
 	} pay;
 	struct ring_thread *next;	/* registry, for the fork child */
@@ -157,18 +159,33 @@ extern __thread struct ring_thread ring_tls;
  * True: the judge sends this thread's call to libc, and saying so needs
  * neither the clock nor the ring (judge_admit()'s own first step, counted
  * the same way): the call goes there at once. False: ring_get() decides.
- * Never while a handler interrupted this thread inside the ring layer
+ * Never during a trial, whose calls' results ring_judge_moved() counts,
+ * and never while a handler interrupted this thread inside the ring layer
  * (busy): the judge's state is the interrupted call's.
  */
 static inline bool ring_judged_libc(void)
 {
 	struct ring_pay *p = &ring_tls.pay;
 
-	if (ring_tls.busy || p->left <= 1 || p->state == SQ_ON ||
-	    p->state == SQ_TRY_RING)
+	if (ring_tls.busy || p->left <= 1 || p->state >= SQ_TRY_LIBC)
 		return false;
 	p->left--;
 	return true;
+}
+
+/*
+ * A call during a trial moved N bytes (N < 0: an error). The trial's
+ * measure is the bytes moved per time: a stream reader's calls return
+ * what was there, more of it the later they come, so counting calls
+ * would reward whichever mode reads less per call.
+ */
+static inline void ring_judge_moved(long n)
+{
+	struct ring_pay *p = &ring_tls.pay;
+
+	if (__builtin_expect(p->state == SQ_TRY_LIBC ||
+			     p->state == SQ_TRY_RING, 0) && n > 0)
+		p->moved += (uint64_t)n;
 }
 
 static inline void ring_put(struct ring_thread *rt)

@@ -419,6 +419,7 @@ bool route_finish(struct route_op *op, struct ring_thread *rt, long *ret)
 		    (!op->rw_op || !op->inline_op))
 			route_sigpipe();
 	}
+	ring_judge_moved(res);
 	*ret = sys_ret(res, op->saved_errno);
 	return true;
 }

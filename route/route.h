@@ -212,14 +212,19 @@ static inline bool route_judged_fast(enum shim_call call, int fd,
 
 /*
  * Combine what the ring moved with what libc moved after it: a syscall that
- * transferred something reports that count, never the later error.
+ * transferred something reports that count, never the later error. Every
+ * libc call off the fast path ends here (DONE 0: libc alone), and the
+ * judge's trial counts what it moved.
  */
 static inline long route_join(size_t done, long libc_ret, int saved_errno)
 {
-	if (!done)
-		return libc_ret;
-	return sys_ret(libc_ret < 0 ? (long)done : (long)done + libc_ret,
-		       saved_errno);
+	long r = libc_ret;
+
+	if (done)
+		r = sys_ret(libc_ret < 0 ? (long)done : (long)done + libc_ret,
+			    saved_errno);
+	ring_judge_moved(r);
+	return r;
 }
 
 static inline size_t iov_total(const struct iovec *iov, int cnt, bool *ok)
