@@ -175,19 +175,38 @@ static ssize_t shim_pwrite(int fd, const void *buf, size_t n, off_t off)
 			  q.saved_errno);
 }
 
-/* Pass-through first, as a tail call: nothing else set up for it. */
-SHIM_EXPORT ssize_t read(int fd, void *buf, size_t n)
+/*
+ * Pass-through first, as a tail call: nothing else set up for it. The
+ * common case (route_pass()) needs no frame at all; the others, batch's
+ * among them, take route_libc_fast() in a frame of their own.
+ */
+static __attribute__((noinline)) ssize_t read_any(int fd, void *buf, size_t n)
 {
 	if (n - 1 < SHIM_MAX_RW && route_libc_fast(C_READ, fd, DIR_READ))
 		return shim_hot.read(fd, buf, n);
 	return shim_read(fd, buf, n);
 }
 
-SHIM_EXPORT ssize_t write(int fd, const void *buf, size_t n)
+static __attribute__((noinline)) ssize_t write_any(int fd, const void *buf,
+						   size_t n)
 {
 	if (n - 1 < SHIM_MAX_RW && route_libc_fast(C_WRITE, fd, DIR_WRITE))
 		return shim_hot.write(fd, buf, n);
 	return shim_write(fd, buf, n);
+}
+
+SHIM_EXPORT ssize_t read(int fd, void *buf, size_t n)
+{
+	if (route_pass(C_READ, fd, DIR_READ, n))
+		return shim_hot.read(fd, buf, n);
+	return read_any(fd, buf, n);
+}
+
+SHIM_EXPORT ssize_t write(int fd, const void *buf, size_t n)
+{
+	if (route_pass(C_WRITE, fd, DIR_WRITE, n))
+		return shim_hot.write(fd, buf, n);
+	return write_any(fd, buf, n);
 }
 
 SHIM_EXPORT ssize_t pread64(int fd, void *buf, size_t n, off_t off)
@@ -320,7 +339,7 @@ SHIM_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
 {
 	if (n > buflen)
 		return real.__read_chk(fd, buf, n, buflen);	/* aborts */
-	return shim_read(fd, buf, n);
+	return read_any(fd, buf, n);
 }
 
 SHIM_EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t n, off_t off,

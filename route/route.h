@@ -184,6 +184,37 @@ static inline bool route_libc_fast(enum shim_call call, int fd,
 }
 
 /*
+ * read() and write() ask this first: route_libc_fast() for the common case
+ * alone, with nothing else due (batch off, the thread's own counter slot,
+ * no settling count, not SHIM_STRICT, no vfork child), counted. It calls
+ * nothing, so that the entry point needs no frame of its own, and a call
+ * that goes to libc costs a jump. False: the entry point's full path
+ * decides, route_libc_fast() first.
+ */
+static inline __attribute__((always_inline)) bool
+route_pass(enum shim_call call, int fd, enum route_dir dir, size_t n)
+{
+	struct shim_stats *s = stat_mine();
+	unsigned cls;
+
+	if (unlikely(batch_enabled) || unlikely(n - 1 >= SHIM_MAX_RW) ||
+	    unlikely((unsigned)fd >= FD_MAX) || unlikely(!s) ||
+	    unlikely(shim_in_vfork) || unlikely(shim_cfg.strict) ||
+	    unlikely(stat_settles(s, call)))
+		return false;
+	cls = atomic_load_explicit(&fd_tab[fd].cls, memory_order_relaxed);
+	if ((route_libc_mask[dir] >> cls) & 1) {
+		stat_real_planned(s, call, W_FDTYPE);
+		return true;
+	}
+	if (((route_judged_mask[dir] >> cls) & 1) && ring_judged_libc()) {
+		stat_real_planned(s, call, (enum shim_why)route_judged_why);
+		return true;
+	}
+	return false;
+}
+
+/*
  * The same for a call the judge sends to libc (ring_judged_libc()) on an
  * fd of a class it would be routed for (bit c of CLASSES: class c, from
  * route_judged_mask or route_judged_sock_mask, zero without the judge,

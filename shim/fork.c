@@ -29,7 +29,6 @@ void shim_after_fork_child(void)
 	shim_live_fork_child();
 	/* What the parent settled, the child settles again: it lives too. */
 	atomic_store(&shim_unsettled, true);
-	shim_settle_left = SHIM_SETTLE_CALLS;
 	shim_in_vfork = 0;
 }
 

@@ -98,11 +98,10 @@ void shim_init(void)
  * 60 us, a shell's fork child that only execs included. So they wait for
  * the first of: a call routed to a ring, pthread_create (before the new
  * thread runs), a wait (poll, select, epoll, a sleep), a staged write, or
- * a thread's SHIM_SETTLE_CALLS-th counted call. A process that exits or
- * execs sooner pays for neither.
+ * a thread's count of one call in libc reaching a multiple of
+ * SHIM_SETTLE_CALLS. A process that exits or execs sooner pays for neither.
  */
 _Atomic bool shim_unsettled;
-__thread int shim_settle_left = SHIM_SETTLE_CALLS;
 
 void shim_settle(void)
 {
@@ -116,13 +115,6 @@ void shim_settle(void)
 	(void)shim_seccomp_why();
 	shim_hooks_run(HOOK_SETTLE);
 	shim_live_publish();
-}
-
-/* A thread's SHIM_SETTLE_CALLS-th counted call: once per thread. */
-void shim_settle_counted(void)
-{
-	shim_settle_left = INT_MAX;
-	shim_settle_soon();
 }
 
 bool shim_ready(void)

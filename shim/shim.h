@@ -258,14 +258,13 @@ void shim_strict_fail(enum shim_call call, enum shim_why why);
 
 /*
  * init.c: the start-up work only a process that lives pays for (its live
- * file, the seccomp check) waits for shim_settle(); a thread's
- * SHIM_SETTLE_CALLS-th counted call is one of the moments it runs.
+ * file, the seccomp check) waits for shim_settle(); a thread's count of
+ * one call in libc reaching a multiple of SHIM_SETTLE_CALLS is one of the
+ * moments it runs (the count is at hand, a countdown of its own is not).
  */
 #define SHIM_SETTLE_CALLS 1024
 extern _Atomic bool shim_unsettled;
-extern __thread int shim_settle_left;
 void shim_settle(void);
-void shim_settle_counted(void);
 
 static inline void shim_settle_soon(void)
 {
@@ -277,19 +276,39 @@ static inline void shim_settle_soon(void)
 static inline void stat_real(enum shim_call call, enum shim_why why)
 {
 	struct shim_stats *s = stat_mine();
+	uint64_t n;
 
 	if (likely(s)) {
-		s->real[call]++;
+		n = ++s->real[call];
 		s->why[why]++;
 	} else {
 		s = shim_st;
 		stat_add(&s->real[call], 1);
 		stat_add(&s->why[why], 1);
+		n = s->real[call];
 	}
 	if (unlikely(shim_cfg.strict) && (W_UNPLANNED >> why) & 1)
 		shim_strict_fail(call, why);
-	if (unlikely(--shim_settle_left == 0))
-		shim_settle_counted();
+	if (unlikely(n % SHIM_SETTLE_CALLS == 0))
+		shim_settle_soon();
+}
+
+/*
+ * The pass-through's count (route_pass()): a call for libc by design, in
+ * the thread's own slot, whose count the caller has seen is not due to
+ * settle; nothing for SHIM_STRICT to stop.
+ */
+static inline void stat_real_planned(struct shim_stats *s, enum shim_call call,
+				     enum shim_why why)
+{
+	s->real[call]++;
+	s->why[why]++;
+}
+
+/* Would counting one more CALL in S be a moment to settle (stat_real())? */
+static inline bool stat_settles(const struct shim_stats *s, enum shim_call call)
+{
+	return (s->real[call] + 1) % SHIM_SETTLE_CALLS == 0;
 }
 
 void stat_sum(struct shim_stats *out);

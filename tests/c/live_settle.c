@@ -2,7 +2,7 @@
 /*
  * A process's live-statistics file is made once it shows that it lives:
  * at its first wait, its first pthread_create (before the thread runs),
- * or its 1024th counted call; never at start-up, and never for a fork
+ * or its 1024th read in libc; never at start-up, and never for a fork
  * child that exits first, as most of a shell's do. What it counted before
  * is in the file from the start, and in its statistics at exit.
  *
