@@ -177,8 +177,8 @@ static ssize_t shim_pwrite(int fd, const void *buf, size_t n, off_t off)
 
 /*
  * Pass-through first, as a tail call: nothing else set up for it. The
- * common case (route_pass()) needs no frame at all; the others, batch's
- * among them, take route_libc_fast() in a frame of their own.
+ * common case (route_pass()) needs no frame at all; the others take
+ * route_libc_fast() in a frame of their own.
  */
 static __attribute__((noinline)) ssize_t read_any(int fd, void *buf, size_t n)
 {
@@ -195,16 +195,36 @@ static __attribute__((noinline)) ssize_t write_any(int fd, const void *buf,
 	return shim_write(fd, buf, n);
 }
 
+static __attribute__((noinline)) ssize_t read_batch(int fd, void *buf,
+						    size_t n)
+{
+	if (route_pass(C_READ, fd, DIR_READ, n, true))
+		return shim_hot.read(fd, buf, n);
+	return read_any(fd, buf, n);
+}
+
+static __attribute__((noinline)) ssize_t write_batch(int fd, const void *buf,
+						     size_t n)
+{
+	if (route_pass(C_WRITE, fd, DIR_WRITE, n, true))
+		return shim_hot.write(fd, buf, n);
+	return write_any(fd, buf, n);
+}
+
 SHIM_EXPORT ssize_t read(int fd, void *buf, size_t n)
 {
-	if (route_pass(C_READ, fd, DIR_READ, n))
+	if (unlikely(batch_enabled))
+		return read_batch(fd, buf, n);
+	if (route_pass(C_READ, fd, DIR_READ, n, false))
 		return shim_hot.read(fd, buf, n);
 	return read_any(fd, buf, n);
 }
 
 SHIM_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
-	if (route_pass(C_WRITE, fd, DIR_WRITE, n))
+	if (unlikely(batch_enabled))
+		return write_batch(fd, buf, n);
+	if (route_pass(C_WRITE, fd, DIR_WRITE, n, false))
 		return shim_hot.write(fd, buf, n);
 	return write_any(fd, buf, n);
 }

@@ -154,64 +154,71 @@ static inline void route_batch_went(int fd, enum route_dir dir)
 /*
  * A call that goes to libc for its fd type, or by the judge's verdict,
  * decided before anything else: the pass-through must cost what the bare
- * call costs. The same verdict, counted the same way, as route_begin()
- * would reach (the masks are zero until the shim is initialised, when it
- * is disabled or in pass-through; for the fd type, pipes and sockets,
- * whose routing also depends on kernel features, take the long way).
- * Under batch, route_batch_clear() says when no barrier is due first.
+ * call costs. The same verdict, with *WHY the way route_begin() would
+ * count it (the masks are zero until the shim is initialised, when it is
+ * disabled or in pass-through; for the fd type, pipes and sockets, whose
+ * routing also depends on kernel features, take the long way). BATCH:
+ * batch_enabled, a constant where the caller has one, so that each
+ * profile's copy is only as long as it needs; under batch,
+ * route_batch_clear() says when no barrier is due first. Calls nothing;
+ * the caller has checked fd against FD_MAX.
  */
+static inline __attribute__((always_inline)) bool
+route_fast_verdict(int fd, enum route_dir dir, bool batch,
+		   enum shim_why *why)
+{
+	unsigned cls = atomic_load_explicit(&fd_tab[fd].cls,
+					    memory_order_relaxed);
+
+	if (((route_libc_mask[dir] >> cls) & 1) &&
+	    (!batch || route_batch_clear(fd, cls, dir, false)))
+		*why = W_FDTYPE;
+	else if (((route_judged_mask[dir] >> cls) & 1) &&
+		 (!batch || route_batch_clear(fd, cls, dir, false)) &&
+		 ring_judged_libc())
+		*why = (enum shim_why)route_judged_why;
+	else
+		return false;
+	if (batch)
+		route_batch_went(fd, dir);
+	return true;
+}
+
+/* route_fast_verdict(), counted: true, and the call goes to libc. */
 static inline bool route_libc_fast(enum shim_call call, int fd,
 				   enum route_dir dir)
 {
-	unsigned cls;
+	enum shim_why why;
 
-	if (unlikely((unsigned)fd >= FD_MAX) || unlikely(shim_in_vfork))
+	if (unlikely((unsigned)fd >= FD_MAX) || unlikely(shim_in_vfork) ||
+	    !route_fast_verdict(fd, dir, batch_enabled, &why))
 		return false;
-	cls = atomic_load_explicit(&fd_tab[fd].cls, memory_order_relaxed);
-	if (((route_libc_mask[dir] >> cls) & 1) &&
-	    route_batch_clear(fd, cls, dir, false)) {
-		route_batch_went(fd, dir);
-		stat_real(call, W_FDTYPE);
-		return true;
-	}
-	if (((route_judged_mask[dir] >> cls) & 1) &&
-	    route_batch_clear(fd, cls, dir, false) && ring_judged_libc()) {
-		route_batch_went(fd, dir);
-		stat_real(call, (enum shim_why)route_judged_why);
-		return true;
-	}
-	return false;
+	stat_real(call, why);
+	return true;
 }
 
 /*
- * read() and write() ask this first: route_libc_fast() for the common case
- * alone, with nothing else due (batch off, the thread's own counter slot,
- * no settling count, not SHIM_STRICT, no vfork child), counted. It calls
- * nothing, so that the entry point needs no frame of its own, and a call
- * that goes to libc costs a jump. False: the entry point's full path
- * decides, route_libc_fast() first.
+ * read() and write() ask this first (BATCH: batch_enabled, which they
+ * test once): route_libc_fast() where nothing else is due (the thread's
+ * own counter slot, no settling count, not SHIM_STRICT, no vfork child).
+ * It calls nothing, so that the entry point needs no frame of its own,
+ * and a call that goes to libc costs a jump. False: the entry point's
+ * full path decides, route_libc_fast() first.
  */
 static inline __attribute__((always_inline)) bool
-route_pass(enum shim_call call, int fd, enum route_dir dir, size_t n)
+route_pass(enum shim_call call, int fd, enum route_dir dir, size_t n,
+	   bool batch)
 {
 	struct shim_stats *s = stat_mine();
-	unsigned cls;
+	enum shim_why why;
 
-	if (unlikely(batch_enabled) || unlikely(n - 1 >= SHIM_MAX_RW) ||
-	    unlikely((unsigned)fd >= FD_MAX) || unlikely(!s) ||
-	    unlikely(shim_in_vfork) || unlikely(shim_cfg.strict) ||
-	    unlikely(stat_settles(s, call)))
+	if (unlikely(n - 1 >= SHIM_MAX_RW) || unlikely((unsigned)fd >= FD_MAX) ||
+	    unlikely(!s) || unlikely(shim_in_vfork) ||
+	    unlikely(shim_cfg.strict) || unlikely(stat_settles(s, call)) ||
+	    !route_fast_verdict(fd, dir, batch, &why))
 		return false;
-	cls = atomic_load_explicit(&fd_tab[fd].cls, memory_order_relaxed);
-	if ((route_libc_mask[dir] >> cls) & 1) {
-		stat_real_planned(s, call, W_FDTYPE);
-		return true;
-	}
-	if (((route_judged_mask[dir] >> cls) & 1) && ring_judged_libc()) {
-		stat_real_planned(s, call, (enum shim_why)route_judged_why);
-		return true;
-	}
-	return false;
+	stat_real_planned(s, call, why);
+	return true;
 }
 
 /*
