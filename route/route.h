@@ -217,7 +217,7 @@ route_pass(enum shim_call call, int fd, enum route_dir dir, size_t n,
 	    unlikely(shim_cfg.strict) || unlikely(stat_settles(s, call)) ||
 	    !route_fast_verdict(fd, dir, batch, &why))
 		return false;
-	stat_real_planned(s, call, why);
+	stat_real_mine(s, call, why);
 	return true;
 }
 

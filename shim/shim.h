@@ -273,42 +273,44 @@ static inline void shim_settle_soon(void)
 		shim_settle();
 }
 
-static inline void stat_real(enum shim_call call, enum shim_why why)
+/* A thread's count of one call in libc at N: a moment to settle. */
+static inline bool stat_settle_due(uint64_t n)
 {
-	struct shim_stats *s = stat_mine();
-	uint64_t n;
-
-	if (likely(s)) {
-		n = ++s->real[call];
-		s->why[why]++;
-	} else {
-		s = shim_st;
-		stat_add(&s->real[call], 1);
-		stat_add(&s->why[why], 1);
-		n = s->real[call];
-	}
-	if (unlikely(shim_cfg.strict) && (W_UNPLANNED >> why) & 1)
-		shim_strict_fail(call, why);
-	if (unlikely(n % SHIM_SETTLE_CALLS == 0))
-		shim_settle_soon();
+	return n % SHIM_SETTLE_CALLS == 0;
 }
 
-/*
- * The pass-through's count (route_pass()): a call for libc by design, in
- * the thread's own slot, whose count the caller has seen is not due to
- * settle; nothing for SHIM_STRICT to stop.
- */
-static inline void stat_real_planned(struct shim_stats *s, enum shim_call call,
-				     enum shim_why why)
+/* A call for libc, in the thread's own slot S: its counts, no more. */
+static inline void stat_real_mine(struct shim_stats *s, enum shim_call call,
+				  enum shim_why why)
 {
 	s->real[call]++;
 	s->why[why]++;
 }
 
-/* Would counting one more CALL in S be a moment to settle (stat_real())? */
+static inline void stat_real(enum shim_call call, enum shim_why why)
+{
+	struct shim_stats *s = stat_mine();
+
+	if (likely(s)) {
+		stat_real_mine(s, call, why);
+	} else {
+		s = shim_st;
+		stat_add(&s->real[call], 1);
+		stat_add(&s->why[why], 1);
+	}
+	if (unlikely(shim_cfg.strict) && (W_UNPLANNED >> why) & 1)
+		shim_strict_fail(call, why);
+	if (unlikely(stat_settle_due(s->real[call])))
+		shim_settle_soon();
+}
+
+/*
+ * Would counting one more CALL in S be a moment to settle? route_pass()
+ * asks, and leaves such a call to stat_real().
+ */
 static inline bool stat_settles(const struct shim_stats *s, enum shim_call call)
 {
-	return (s->real[call] + 1) % SHIM_SETTLE_CALLS == 0;
+	return stat_settle_due(s->real[call] + 1);
 }
 
 void stat_sum(struct shim_stats *out);
