@@ -38,15 +38,15 @@ static void wait_writable(int fd)
 }
 
 /*
- * Write the buffer out through its dup. Signals never cut a flush short:
- * the call they interrupt is not this write. Returns 0 or the errno the
- * write(2) would have reported; the rest of the data is dropped then, as
- * write-back does.
+ * Write the buffer out through its dup, from byte FROM on. Signals never
+ * cut a flush short: the call they interrupt is not this write. Returns 0
+ * or the errno the write(2) would have reported; the rest of the data is
+ * dropped then, as write-back does.
  */
-static int flush_data(struct bbuf *b, bool *owe)
+int batch_flush_data(struct bbuf *b, size_t from, bool *owe)
 {
-	const char *p = b->data;
-	size_t n = b->len;
+	const char *p = b->data + from;
+	size_t n = b->len - from;
 	long r;
 
 	while (n) {
@@ -85,14 +85,16 @@ static void release(struct bbuf *b)
 	batch_keys_recount();
 }
 
-/* With b locked: write it out; release it too unless keep. */
-int batch_flush_locked(struct bbuf *b, bool keep)
+/*
+ * With b locked and its data written (ERR: 0 or the write's errno, OWE:
+ * a SIGPIPE it took back): the error kept for the fd's next call, the
+ * buffer emptied, and released unless keep.
+ */
+int batch_flush_done(struct bbuf *b, int err, bool owe, bool keep)
 {
-	int fd = b->fd, err = 0;
-	bool owe = false;
+	int fd = b->fd;
 
 	if (b->len) {
-		err = flush_data(b, &owe);
 		stat_flush(b->len);
 		/* After the data: a stat that reads 0 finds it in the file. */
 		if (b->file)
@@ -112,10 +114,27 @@ int batch_flush_locked(struct bbuf *b, bool keep)
 	}
 	b->len = 0;
 	b->chunks = 0;
+	__atomic_store_n(&b->seq, 0, __ATOMIC_RELAXED);
 	b->since = batch_now_ns();
 	if (err || !keep)
 		release(b);
 	return err;
+}
+
+/*
+ * With b locked: write it out; release it too unless keep. A buffer in a
+ * chain (SHIM_BATCH_FLUSH=ring) takes what was staged before it along.
+ */
+int batch_flush_locked(struct bbuf *b, bool keep)
+{
+	bool owe = false;
+	int err = 0;
+
+	if (b->seq && batch_chain_live())
+		return batch_chain_through(b, keep);
+	if (b->len)
+		err = batch_flush_data(b, 0, &owe);
+	return batch_flush_done(b, err, owe, keep);
 }
 
 void batch_flush_out(struct bbuf *b)
@@ -147,7 +166,7 @@ int batch_take_error(int fd, bool nosignal)
  * may be waiting for a reader that is the calling thread itself, later
  * on: BW_BOUNDED waits no longer than the time bound.
  */
-static int lock_buf(struct bbuf *b, enum batch_wait wait)
+int batch_lock_buf(struct bbuf *b, enum batch_wait wait)
 {
 	struct timespec until;
 	uint64_t ns;
@@ -177,7 +196,7 @@ void batch_each(const unsigned char *idx, int n, enum batch_wait wait,
 
 		if (atomic_load(&b->fd) < 0 || !match(b, arg))
 			continue;
-		if (lock_buf(b, wait))
+		if (batch_lock_buf(b, wait))
 			continue;
 		if (b->fd >= 0 && match(b, arg))
 			act(b);
@@ -185,10 +204,15 @@ void batch_each(const unsigned char *idx, int n, enum batch_wait wait,
 	}
 }
 
-/* Staged for a whole bound (since, read unlocked, is a hint). */
+/*
+ * Staged for a whole bound (since, read unlocked, is a hint). A chain's
+ * buffers go in its order (batch_chain_due).
+ */
 static bool is_due(const struct bbuf *b, const void *arg)
 {
 	(void)arg;
+	if (__atomic_load_n(&b->seq, __ATOMIC_RELAXED) && batch_chain_live())
+		return false;
 	return __atomic_load_n(&b->since, __ATOMIC_RELAXED) + batch_bound_ns <=
 	       batch_now_ns();
 }
@@ -222,6 +246,7 @@ static void *flusher(void *arg)
 		 * out right now, and a flusher parked on the lock makes a busy
 		 * writer queue behind it on two busy cores.
 		 */
+		batch_chain_due();
 		batch_each(NULL, 0, BW_TRY, is_due, flush_due, NULL);
 	}
 	return NULL;
@@ -336,7 +361,9 @@ void batch_flush_fd(int fd, bool wait)
 	if (prev)	/* a signal handler: the interrupted code may hold it */
 		return;
 	in_batch = 1;
+	batch_only_try = !wait;
 	batch_flush_fd_now(fd, wait);
+	batch_only_try = false;
 	in_batch = prev;
 	errno = saved;
 }
@@ -378,7 +405,7 @@ static bool any_or_file(const struct bbuf *b, const void *files_only)
  * staged (batch_read_now()), and a pipe or file is tried again after the
  * count of writes, however they came.
  */
-static void cool_down(const struct bbuf *b)
+void batch_cool_down(const struct bbuf *b)
 {
 	struct fd_rec *r = &fd_tab[b->fd];
 	uint8_t n = atomic_load_explicit(&r->batch_cool, memory_order_relaxed);
@@ -401,7 +428,7 @@ static void cool_down(const struct bbuf *b)
 
 static void flush_mine_one(struct bbuf *b)
 {
-	cool_down(b);
+	batch_cool_down(b);
 	batch_flush_locked(b, false);
 }
 
@@ -413,8 +440,11 @@ void batch_flush_mine(bool files_only)
 	if (in_batch)
 		return;
 	in_batch = 1;
-	batch_each(n > MINE_MAX ? NULL : batch_mine_idx, n, BW_TRY,
-		   any_or_file, flush_mine_one, &files_only);
+	if (batch_chain_live() && n <= MINE_MAX)
+		batch_chain_flush(batch_mine_idx, n, files_only, false, BW_TRY);
+	else
+		batch_each(n > MINE_MAX ? NULL : batch_mine_idx, n, BW_TRY,
+			   any_or_file, flush_mine_one, &files_only);
 	if (!files_only)
 		batch_mine = 0;
 	in_batch = 0;
@@ -429,29 +459,36 @@ void batch_flush_mine(bool files_only)
  */
 static void flush_switch(struct bbuf *b)
 {
-	cool_down(b);
+	batch_cool_down(b);
 	batch_flush_locked(b, b->chunks > 1);
 }
 
 /*
- * A write to fd, staged or not, comes next: what this thread staged on any
- * other fd was written before it and goes out first, so that no reader
- * sees the later data before the earlier (a record in a file, then its
- * notice on a pipe). A thread so holds staged data in one buffer at most,
- * and a flush of any one buffer, by any thread, keeps every thread's
- * order across fds. A thread that writes to one fd pays one compare.
+ * A write to fd comes next (STAGING: to be staged): what this thread
+ * staged on any other fd was written before it and goes out first, so
+ * that no reader sees the later data before the earlier (a record in a
+ * file, then its notice on a pipe). A thread so holds staged data in one
+ * buffer at most, and a flush of any one buffer, by any thread, keeps
+ * every thread's order across fds. A thread that writes to one fd pays
+ * one compare. With SHIM_BATCH_FLUSH=ring a staged write may instead join
+ * the chain (chain.c), which keeps the same order.
  */
-void batch_flush_before(int fd)
+void batch_flush_before(int fd, bool staging)
 {
 	static const bool every = false;	/* any_or_file(): not files only */
 	int n = batch_mine;
 
+	if (staging && shim_cfg.batch_chain && batch_chain_extends(fd))
+		return;
 	if (!n || (n == 1 && atomic_load_explicit(
 				     &batch_bufs[batch_mine_idx[0]].fd,
 				     memory_order_relaxed) == fd))
 		return;
-	batch_each(n > MINE_MAX ? NULL : batch_mine_idx, n, BW_BOUNDED,
-		   any_or_file, flush_switch, &every);
+	if (batch_chain_live() && n <= MINE_MAX)
+		batch_chain_flush(batch_mine_idx, n, false, true, BW_BOUNDED);
+	else
+		batch_each(n > MINE_MAX ? NULL : batch_mine_idx, n, BW_BOUNDED,
+			   any_or_file, flush_switch, &every);
 	batch_mine = 0;
 }
 
@@ -469,7 +506,7 @@ void batch_flush_for_write(int fd)
 	if (!r || in_batch)
 		return;
 	in_batch = 1;
-	batch_flush_before(fd);
+	batch_flush_before(fd, false);
 	if (atomic_load_explicit(&r->batch_buf, memory_order_relaxed))
 		batch_flush_fd_data(fd);
 	else

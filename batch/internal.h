@@ -29,6 +29,8 @@
 
 #define BATCH_BUFS	64
 #define MINE_MAX	8
+/* The most buffers one linked submission carries (the ring's size). */
+#define CHAIN_MAX	MINE_MAX
 /* How a flush takes a buffer another thread holds (batch_each). */
 enum batch_wait {
 	BW_TRY,		/* passed over */
@@ -52,6 +54,7 @@ struct bbuf {
 	off_t at;		/* while len: data[0]'s pwrite offset; -1: write */
 	size_t len;
 	uint64_t since;		/* ns: assigned, or first byte after a flush */
+	uint32_t seq;		/* place in the chain (chain.c), 0: none */
 	dev_t dev;		/* the file, to find its other fds' buffers */
 	ino_t ino;
 	char *data;
@@ -72,10 +75,14 @@ extern uint64_t batch_bound_ns;
 uint64_t batch_now_ns(void);
 
 /* flush.c */
+int batch_flush_data(struct bbuf *b, size_t from, bool *owe);
+int batch_flush_done(struct bbuf *b, int err, bool owe, bool keep);
 int batch_flush_locked(struct bbuf *b, bool keep);
+int batch_lock_buf(struct bbuf *b, enum batch_wait wait);
+void batch_cool_down(const struct bbuf *b);
 void batch_flush_out(struct bbuf *b);	/* locked b: out and released */
 void batch_flush_fd_now(int fd, bool wait);
-void batch_flush_before(int fd);
+void batch_flush_before(int fd, bool staging);
 void batch_flush_fd_data(int fd);
 void batch_same_file_before(int fd);
 void batch_key_forget(int fd);
@@ -94,6 +101,21 @@ void batch_flush_each(bool files_only, bool wait);
 void batch_each(const unsigned char *idx, int n, enum batch_wait wait,
 		bool (*match)(const struct bbuf *b, const void *arg),
 		void (*act)(struct bbuf *b), const void *arg);
+
+/* chain.c (SHIM_BATCH_FLUSH=ring) */
+extern __thread bool batch_any_order;	/* a fatal signal's flush */
+extern __thread bool batch_only_try;	/* a read's flush of its fd */
+bool batch_chain_live(void);
+bool batch_chain_extends(int fd);
+bool batch_chain_join(struct bbuf *b);
+void batch_chain_write(struct bbuf **m, int n, const bool *keep, bool cool,
+		       int *err);
+int batch_chain_through(struct bbuf *b, bool keep);
+void batch_chain_flush(const unsigned char *idx, int n, bool files_only,
+		       bool sw, enum batch_wait wait);
+void batch_chain_due(void);
+void batch_chain_fork_child(void);
+void batch_chain_init(void);
 
 /* signals.c */
 long batch_pipe_write_quiet(int fd, const char *p, size_t n, bool *owe);

@@ -62,6 +62,7 @@ static _Atomic uint64_t sig_ours;
 
 static void on_fatal(int sig)
 {
+	batch_any_order = true;	/* dying: the data, in whatever order */
 	batch_flush_each(false, false);
 	syscall(SYS_tgkill, syscall(SYS_getpid), syscall(SYS_gettid), sig);
 }

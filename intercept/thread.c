@@ -10,8 +10,10 @@
 SHIM_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
 			       void *(*start)(void *), void *arg)
 {
-	if (shim_ready())
+	if (shim_ready()) {
 		shim_settle_soon();
+		shim_hooks_run(HOOK_THREAD);
+	}
 	shim_real_solo(false);	/* glibc's own paths from now on */
 	return real.pthread_create(thread, attr, start, arg);
 }

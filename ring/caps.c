@@ -51,6 +51,12 @@ const struct ring_cap ring_cap_table[] = {
 	{ "SYNC_CANCEL",	  RCAP_FEATURE, RF_SYNC_CANCEL,	      KV(6, 0) },
 	{ "ACCEPT_DONTWAIT",	  RCAP_FEATURE, RF_ACCEPT_DONTWAIT,   KV(6, 10) },
 	/*
+	 * A short SEND completes with what it sent, and the link goes on;
+	 * with MSG_WAITALL the kernel sends the rest, or fails the SEND
+	 * (and the link). 5.15.90 has it too.
+	 */
+	{ "SEND_WAITALL",	  RCAP_FEATURE, RF_SEND_WAITALL,      KV(5, 19) },
+	/*
 	 * Not io_uring's own: files that accept RWF_NOWAIT (FMODE_NOWAIT).
 	 * Debian's 6.1 refuses both; 6.4 is when pipes (and, we believe,
 	 * sockets' read/write path) got it. send/recv never needed it.

@@ -111,6 +111,7 @@ enum ring_feature {
 	RF_ACCEPT_DONTWAIT,
 	RF_PIPE_NOWAIT,		/* pipes take RWF_NOWAIT (FMODE_NOWAIT) */
 	RF_SOCK_RW_NOWAIT,	/* READ/WRITE on sockets take RWF_NOWAIT */
+	RF_SEND_WAITALL,	/* SEND with MSG_WAITALL: all of it, or failed */
 };
 struct ring_cap {
 	const char *name;
@@ -144,7 +145,8 @@ enum ring_err {
 struct ring_thread *ring_get(int *err, int *setup_errno);
 /*
  * The same without asking the judge: for what must see the ring itself
- * (the --check report), not serve a call through it.
+ * (the --check report) or is no call of the application's (batch's
+ * chained flush), not serve a call through it.
  */
 struct ring_thread *ring_get_unjudged(int *err, int *setup_errno);
 /*
@@ -206,6 +208,9 @@ static inline struct io_uring_sqe *ring_sqe(struct ring_thread *rt)
  * ran and the caller may use libc instead.
  */
 int ring_run(struct ring_thread *rt, int *res);
+/* N prepared SQEs in one submission, all reaped (run.c). */
+int ring_run_chain(struct ring_thread *rt, struct io_uring_sqe **sqe,
+		   unsigned n, int *res);
 
 /* Did the op run on the calling thread (signals it raised reached it)? */
 static inline bool ring_inline(const struct ring_thread *rt)

@@ -150,3 +150,57 @@ int ring_run(struct ring_thread *rt, int *res)
 	}
 	return 0;
 }
+
+/*
+ * Submit the N SQEs the caller prepared since its last submission (a
+ * linked chain, say; the ring holds RING_ENTRIES) in one io_uring_enter
+ * and reap all N completions. res[i] is the i-th SQE's result: -ECANCELED
+ * for one the kernel never took, -EIO for one taken whose completion could
+ * not be reaped (the ring went away: its fate is unknown). Returns 0, or
+ * a negative errno when none was submitted: then none ran. Not on an
+ * SQPOLL ring, whose SQ thread may take a chain in parts.
+ */
+int ring_run_chain(struct ring_thread *rt, struct io_uring_sqe **sqe,
+		   unsigned n, int *res)
+{
+	struct io_uring_cqe *cqe;
+	unsigned i, taken, got = 0;
+	int ret;
+
+	if (rt->sqpoll || !n || n > RING_ENTRIES)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		io_uring_sqe_set_data64(sqe[i], TAG_OP + 1 + i);
+		res[i] = -ECANCELED;
+	}
+	ring_count(RING_C_ENTER);
+	ret = io_uring_submit_and_wait(&rt->uring, n);
+	if (ret < 1) {
+		ring_park(rt, RT_FAILED);
+		return ret < 0 ? ret : -EAGAIN;
+	}
+	taken = (unsigned)ret < n ? (unsigned)ret : n;
+	while (got < taken) {
+		uint64_t tag;
+
+		ret = next_cqe(rt, &cqe);
+		if (ret == -EINTR || ret == -ETIME)
+			continue;
+		if (ret < 0) {
+			for (i = 0; i < taken; i++)
+				if (res[i] == -ECANCELED)
+					res[i] = -EIO;
+			break;
+		}
+		tag = io_uring_cqe_get_data64(cqe);
+		if (tag > TAG_OP && tag <= TAG_OP + n) {
+			res[tag - TAG_OP - 1] = cqe->res;
+			got++;
+		}
+		io_uring_cqe_seen(&rt->uring, cqe);
+	}
+	/* Fewer taken, or not reaped: SQEs or CQEs are left in the rings. */
+	if (got < n)
+		ring_park(rt, RT_FAILED);
+	return 0;
+}

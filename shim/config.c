@@ -192,7 +192,7 @@ static struct {
 static const char *const rule_settable[] = {
 	"SHIM_LOG", "SHIM_DISABLE", "SHIM_ROUTE", "SHIM_STRICT", "SHIM_KERNEL",
 	"SHIM_SQ_IDLE_MS", "SHIM_SQ_CPU", "SHIM_SPIN_US", "SHIM_BATCH_BYTES",
-	"SHIM_BATCH_US",
+	"SHIM_BATCH_US", "SHIM_BATCH_FLUSH",
 };
 
 /* The environment first, even when empty: a variable set explicitly wins
@@ -413,7 +413,7 @@ void shim_config_banner(void)
 		"SHIM_STRICT", "SHIM_ONLY", "SHIM_SKIP", "SHIM_SQ_IDLE_MS",
 		"SHIM_SQ_CPU", "SHIM_SPIN_US", "SHIM_ADAPT", "SHIM_SQ_ADAPT",
 		"SHIM_BATCH_BYTES",
-		"SHIM_BATCH_US",
+		"SHIM_BATCH_US", "SHIM_BATCH_FLUSH",
 	};
 	char buf[400];
 	size_t i, n = 0;
@@ -495,6 +495,12 @@ void shim_config_load(void)
 	if (parse_uint("SHIM_BATCH_US", 1000000, &shim_cfg.batch_us) &&
 	    !shim_cfg.batch_us)
 		shim_cfg.batch_us = 1;
+	s = env("SHIM_BATCH_FLUSH");
+	if (s && !strcmp(s, "ring"))
+		shim_cfg.batch_chain = true;
+	else if (s && strcmp(s, "write"))
+		shim_warn("SHIM_BATCH_FLUSH: '%s' is neither write nor ring; "
+			  "using write", s);
 	{
 		unsigned cpu;
 

@@ -116,6 +116,7 @@ struct shim_config {
 	bool adapt;		/* SHIM_ADAPT: the ring only while it pays */
 	unsigned batch_bytes;	/* SHIM_BATCH_BYTES: staging buffer size */
 	unsigned batch_us;	/* SHIM_BATCH_US: longest a staged write waits */
+	bool batch_chain;	/* SHIM_BATCH_FLUSH=ring: linked submissions */
 	const char *only;	/* SHIM_ONLY: comma list of program names */
 	const char *skip;	/* SHIM_SKIP */
 	char stats_path[4000];
@@ -160,6 +161,10 @@ struct shim_stats {
 	uint64_t batch_flush_bytes;
 	/* Reads of a pipe served at once, what the thread staged left staged. */
 	uint64_t batch_reads_kept;
+	/* SHIM_BATCH_FLUSH=ring: linked submissions, and the writes in them. */
+	uint64_t batch_chains;
+	uint64_t batch_chain_ops;
+	uint64_t batch_chain_cut;	/* of those, finished by write(2) */
 	/* Would-block fallbacks that skipped the ring: the fd's prediction. */
 	uint64_t predicted;
 };
@@ -502,6 +507,7 @@ enum shim_hook {
 	HOOK_EXIT,		/* exit, _exit, SHIM_STRICT's end */
 	HOOK_SETTLE,		/* shim_settle(): the process lives */
 	HOOK_LAST_THREAD,	/* the application's last counted thread ends */
+	HOOK_THREAD,		/* pthread_create: a thread is about to be made */
 	HOOK__NR
 };
 void shim_hook_add(enum shim_hook when, void (*fn)(void));

@@ -235,6 +235,9 @@ static const struct stat_group stat_groups[] = {
 	{ WORD(batch_flushes), 1, NULL, "batch", "flushes", false },
 	{ WORD(batch_flush_bytes), 1, NULL, "batch", "flush_bytes", false },
 	{ WORD(batch_reads_kept), 1, NULL, "batch", "reads_kept", false },
+	{ WORD(batch_chains), 1, NULL, "batch", "chains", false },
+	{ WORD(batch_chain_ops), 1, NULL, "batch", "chain_ops", false },
+	{ WORD(batch_chain_cut), 1, NULL, "batch", "chain_cut", false },
 	{ WORD(why), W__NR, shim_why_names, "fallback", NULL, false },
 	/* Of fallback.wouldblock: those that never tried the ring. */
 	{ WORD(predicted), 1, NULL, "fallback.wouldblock", "predicted", false },
@@ -255,7 +258,10 @@ FOLLOWS(rings_freed, batch);
 FOLLOWS(batch, batch_flushes);
 FOLLOWS(batch_flushes, batch_flush_bytes);
 FOLLOWS(batch_flush_bytes, batch_reads_kept);
-FOLLOWS(batch_reads_kept, predicted);
+FOLLOWS(batch_reads_kept, batch_chains);
+FOLLOWS(batch_chains, batch_chain_ops);
+FOLLOWS(batch_chain_ops, batch_chain_cut);
+FOLLOWS(batch_chain_cut, predicted);
 _Static_assert(offsetof(struct shim_stats, predicted) + sizeof(uint64_t) ==
 	       sizeof(struct shim_stats), "predicted is the last counter");
 

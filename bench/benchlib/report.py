@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 
 from .common import HERE, MODES, log
-from .stats import enter_per_routed, staged_per_flush, top_fallback
+from .stats import enter_per_routed, ops_per_chain, staged_per_flush, top_fallback
 
 
 # ------------------------------------------------------------------ report
@@ -193,7 +193,7 @@ def report(recs, floor, meta):
     for rec in recs:
         if rec["group"] not in groups:
             groups.append(rec["group"])
-    ncols = 17
+    ncols = 18
     for g in groups:
         L.append("")
         L.append(f"### {g}")
@@ -205,8 +205,9 @@ def report(recs, floor, meta):
         L.append("| benchmark | metric | plain | exact | sqpoll | batch | exact ratio (rounds) "
                  "| sqpoll ratio (rounds) | batch ratio (rounds) | enter/call exact "
                  "| enter/call sqpoll | enter/call batch | routed exact | routed batch "
-                 "| staged/flush batch | top fallback | syscalls/op plain / exact / sqpoll / batch |")
-        L.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|")
+                 "| staged/flush batch | ops/enter batch chains | top fallback "
+                 "| syscalls/op plain / exact / sqpoll / batch |")
+        L.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|")
         for rec in recs:
             if rec["group"] != g:
                 continue
@@ -219,6 +220,7 @@ def report(recs, floor, meta):
             epc_s, _ = enter_per_routed(st["sqpoll"])
             epc_b, share_b = enter_per_routed(st["batch"])
             spf = staged_per_flush(st["batch"])
+            opc = ops_per_chain(st["batch"])
             spo = rec["syscalls_per_op"]
             sys_s = " / ".join(fmt(spo.get(m)) for m in MODES) if spo else "-"
 
@@ -229,7 +231,8 @@ def report(recs, floor, meta):
                          + " | ".join(fmt_spread(row.get(m)) for m in MODES) + " | "
                          + " | ".join(ratio_cell(row, m) for m in shim_modes) + " | "
                          f"{fmt(epc_e)} | {fmt(epc_s)} | {fmt(epc_b)} | {pct(share_e)} | "
-                         f"{pct(share_b)} | {fmt(spf)} | {top_fallback(st['exact'])} | {sys_s} |")
+                         f"{pct(share_b)} | {fmt(spf)} | {fmt(opc)} | {top_fallback(st['exact'])} "
+                         f"| {sys_s} |")
     L.append("")
     return "\n".join(L), plot
 

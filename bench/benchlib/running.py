@@ -23,7 +23,7 @@ class Run:
     when counting syscalls); load generators use plain_env and run bare.
     """
 
-    def __init__(self, mode, tmp, stats_prefix=None, strace_dir=None):
+    def __init__(self, mode, tmp, stats_prefix=None, strace_dir=None, shim_env=None):
         self.mode = mode
         self.tmp = tmp
         self.strace_dir = strace_dir
@@ -31,7 +31,7 @@ class Run:
         self.plain_env = clean_env()
         self.shim_vars = {}
         if mode != "plain":
-            self.shim_vars = {"LD_PRELOAD": LIB, "SHIM_PROFILE": mode}
+            self.shim_vars = {"LD_PRELOAD": LIB, "SHIM_PROFILE": mode, **(shim_env or {})}
             if stats_prefix:
                 self.shim_vars["SHIM_STATS"] = stats_prefix
         self.env = dict(self.plain_env)
@@ -232,21 +232,21 @@ def run_bench(b, idx, pairs, p, sp, tmp, use_strace):
             for mode in order:
                 prefix = os.path.join(tmp, "stats", f"{idx}-{mode}-{i}")
                 res = b.fn(Run(mode, tmp, stats_prefix=prefix
-                               if b.timed_stats else None), p)
+                               if b.timed_stats else None, shim_env=b.shim_env), p)
                 rec["samples"][mode].append(res)
                 if mode != "plain" and b.timed_stats:
                     rec["stats"][mode].append(read_stats(prefix))
         if not b.timed_stats:
             for mode in MODES[1:]:
                 prefix = os.path.join(tmp, "stats", f"{idx}-{mode}-untimed")
-                b.fn(Run(mode, tmp, stats_prefix=prefix), p)
+                b.fn(Run(mode, tmp, stats_prefix=prefix, shim_env=b.shim_env), p)
                 rec["stats"][mode].append(read_stats(prefix))
         if b.verify:
             verify_output(b, rec, p, tmp)
         if use_strace:
             for mode in MODES:
                 sdir = tempfile.mkdtemp(prefix=f"strace-{idx}-{mode}-", dir=tmp)
-                run = Run(mode, tmp, strace_dir=sdir)
+                run = Run(mode, tmp, strace_dir=sdir, shim_env=b.shim_env)
                 res = b.fn(run, sp)
                 calls = sum(strace_total(f) for f in run.strace_files)
                 if calls and res.get("_ops"):
@@ -263,7 +263,7 @@ def verify_output(b, rec, p, tmp):
     when that run (or the plain one) failed."""
     for mode in MODES:
         try:
-            rec["digests"][mode] = b.verify(Run(mode, tmp), p)
+            rec["digests"][mode] = b.verify(Run(mode, tmp, shim_env=b.shim_env), p)
         except (RuntimeError, OSError, subprocess.SubprocessError) as e:
             rec["digests"][mode] = None
             log(f"  identity run {mode} FAILED: {str(e)[:200]}")

@@ -74,6 +74,15 @@ def enter_per_routed(stats):
     return med, (statistics.median(share) if share else None)
 
 
+def ops_per_chain(stats):
+    """Median over the rounds of the writes per linked submission of
+    staged buffers (batch.chain_ops / batch.chains: ops per io_uring_enter
+    of SHIM_BATCH_FLUSH=ring); None without chains."""
+    vals = [st["batch.chain_ops"] / st["batch.chains"] for st in stats
+            if st.get("batch.chains")]
+    return statistics.median(vals) if vals else None
+
+
 def staged_per_flush(stats):
     """Median over the rounds of staged writes (sum of `*.batch`) per
     flushed buffer (`batch.flushes`)."""

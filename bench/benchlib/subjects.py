@@ -19,13 +19,15 @@ class Bench:
     untimed and compared with the plain run's.  timed_stats False: the
     timed runs go without SHIM_STATS (writing a statistics file is most of
     what a short process would pay: 40 us on tmpfs, 500 us on this ext4)
-    and one untimed run per mode gives the counters."""
+    and one untimed run per mode gives the counters.  shim_env: more of the
+    shim's variables for every shimmed mode (SHIM_BATCH_FLUSH=ring)."""
 
     def __init__(self, group, name, fn, note="", goal=None, verify=None,
-                 timed_stats=True):
+                 timed_stats=True, shim_env=None):
         self.group, self.name, self.fn, self.note = group, name, fn, note
         self.goal, self.verify = goal, verify
         self.timed_stats = timed_stats
+        self.shim_env = shim_env or {}
 
 
 def micro_bench(case):
@@ -423,6 +425,17 @@ def benches():
                    "a 64 B message to each of eight unix sockets per event; the driver "
                    "(unshimmed) checks each and sends the next event. Ops = events",
                    verify=fanserver_verify))
+    # The same two with batch's linked flush: its batch column against the
+    # one above is the linked submission against the plain-write flush.
+    ring = {"SHIM_BATCH_FLUSH": "ring"}
+    b.append(Bench("fan-out", "4 files + pipe, flush=ring", fanout_fn,
+                   "as above, SHIM_BATCH_FLUSH=ring (files are written by "
+                   "write(2) in the chain's order)", verify=fanout_verify,
+                   shim_env=ring))
+    b.append(Bench("fan-out", "8 sockets/event, flush=ring", fanserver_fn,
+                   "as above, SHIM_BATCH_FLUSH=ring: the staged messages of an "
+                   "event leave as one linked submission", verify=fanserver_verify,
+                   shim_env=ring))
     b.append(Bench("echo", "rr c=1 64B", echo_bench("rr", 1, 64),
                    "server shimmed, client plain"))
     b.append(Bench("echo", "rr c=4 64B", echo_bench("rr", 4, 64)))
