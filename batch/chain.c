@@ -32,7 +32,7 @@ static _Atomic bool chain_off;
 /* The thread whose chain it is: the address of its chain_me. */
 static __thread char chain_me;
 static _Atomic(char *) chain_owner;
-static uint32_t chain_next;	/* the owner's, under the buffer's lock */
+static uint64_t chain_next;	/* the owner's, under the buffer's lock */
 __thread bool batch_any_order;
 __thread bool batch_only_try;
 
@@ -65,13 +65,13 @@ static void by_seq(struct bbuf **m, int *k, int max, struct bbuf *b)
 }
 
 /* Every buffer of the chain, in seq order (read unlocked: a hint). */
-static int members(struct bbuf **m, uint32_t below)
+static int members(struct bbuf **m, uint64_t below)
 {
 	int i, k = 0;
 
 	for (i = 0; i < BATCH_BUFS; i++) {
 		struct bbuf *b = &batch_bufs[i];
-		uint32_t s = __atomic_load_n(&b->seq, __ATOMIC_RELAXED);
+		uint64_t s = __atomic_load_n(&b->seq, __ATOMIC_RELAXED);
 
 		if (s && s < below && atomic_load(&b->fd) >= 0)
 			by_seq(m, &k, BATCH_BUFS, b);
@@ -90,7 +90,7 @@ static void chain_end(enum batch_wait wait)
 
 	if (atomic_exchange(&chain_off, true))
 		return;
-	k = members(m, UINT32_MAX);
+	k = members(m, UINT64_MAX);
 	for (i = 0; i < k; i++) {
 		if (batch_lock_buf(m[i], wait))
 			continue;
@@ -143,7 +143,7 @@ static bool chain_claim(void)
 bool batch_chain_extends(int fd)
 {
 	int i;
-	uint32_t seq;
+	uint64_t seq;
 
 	if (!chain_claim() || batch_mine > MINE_MAX)
 		return false;
@@ -357,7 +357,7 @@ void batch_chain_flush(const unsigned char *idx, int n, bool files_only,
 	bool kp[CHAIN_MAX] = { false };
 	int i, j, k, at = 0, got, upto;
 
-	k = members(all, UINT32_MAX);
+	k = members(all, UINT64_MAX);
 	for (i = 0; i < n; i++) {
 		struct bbuf *b = &batch_bufs[idx[i]];
 
@@ -385,6 +385,16 @@ void batch_chain_flush(const unsigned char *idx, int n, bool files_only,
 			if (!files_only || b->file)
 				upto = got;
 		}
+		/*
+		 * A chain's buffers stay their fds' (the flusher gives up one
+		 * that stays empty for a bound): a server that writes to the
+		 * same sockets at every event would otherwise take and close
+		 * a dup of each, six system calls per buffer.
+		 */
+		for (i = j = 0; i < upto; i++)
+			j += chains(m[i]);
+		for (i = 0; i < upto && j >= 2; i++)
+			kp[i] |= chains(m[i]);
 		batch_chain_write(m, upto, kp, !files_only, NULL);
 		for (i = 0; i < got; i++)
 			pthread_mutex_unlock(&m[i]->lock);
@@ -403,7 +413,7 @@ void batch_chain_due(void)
 	struct bbuf *m[BATCH_BUFS];
 	int i, k;
 
-	if (!batch_chain_live() || !(k = members(m, UINT32_MAX)) ||
+	if (!batch_chain_live() || !(k = members(m, UINT64_MAX)) ||
 	    __atomic_load_n(&m[0]->since, __ATOMIC_RELAXED) + batch_bound_ns >
 		    batch_now_ns())
 		return;

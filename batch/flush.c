@@ -440,7 +440,7 @@ void batch_flush_mine(bool files_only)
 	if (in_batch)
 		return;
 	in_batch = 1;
-	if (batch_chain_live() && n <= MINE_MAX)
+	if (batch_chain_live() && n > 0 && n <= MINE_MAX)
 		batch_chain_flush(batch_mine_idx, n, files_only, false, BW_TRY);
 	else
 		batch_each(n > MINE_MAX ? NULL : batch_mine_idx, n, BW_TRY,

@@ -54,7 +54,7 @@ struct bbuf {
 	off_t at;		/* while len: data[0]'s pwrite offset; -1: write */
 	size_t len;
 	uint64_t since;		/* ns: assigned, or first byte after a flush */
-	uint32_t seq;		/* place in the chain (chain.c), 0: none */
+	uint64_t seq;		/* place in the chain (chain.c), 0: none */
 	dev_t dev;		/* the file, to find its other fds' buffers */
 	ino_t ino;
 	char *data;

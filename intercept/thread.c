@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Threads. Before a process's second thread exists, the start-up work that
- * wants a single thread is done (shim_settle(), shim/init.c); then the
- * thread is libc's.
+ * wants a single thread is done (shim_settle(), shim/init.c), and what
+ * wants one thread of the application's ends (HOOK_THREAD: batch's
+ * chains); then the thread is libc's.
  */
 #include "shim/real.h"
 #include "shim/shim.h"

@@ -116,7 +116,7 @@ struct shim_config {
 	bool adapt;		/* SHIM_ADAPT: the ring only while it pays */
 	unsigned batch_bytes;	/* SHIM_BATCH_BYTES: staging buffer size */
 	unsigned batch_us;	/* SHIM_BATCH_US: longest a staged write waits */
-	bool batch_chain;	/* SHIM_BATCH_FLUSH=ring: linked submissions */
+	bool batch_chain;	/* SHIM_BATCH_FLUSH=ring (default): linked */
 	const char *only;	/* SHIM_ONLY: comma list of program names */
 	const char *skip;	/* SHIM_SKIP */
 	char stats_path[4000];
