@@ -440,8 +440,14 @@ void batch_flush_mine(bool files_only)
 	if (in_batch)
 		return;
 	in_batch = 1;
+	/*
+	 * A chain's member the flusher holds is waited for, up to the bound:
+	 * it writes the members one by one, and those after it would
+	 * otherwise still be staged when the call that may wait comes.
+	 */
 	if (batch_chain_live() && n > 0 && n <= MINE_MAX)
-		batch_chain_flush(batch_mine_idx, n, files_only, false, BW_TRY);
+		batch_chain_flush(batch_mine_idx, n, files_only, false,
+				  BW_BOUNDED);
 	else
 		batch_each(n > MINE_MAX ? NULL : batch_mine_idx, n, BW_TRY,
 			   any_or_file, flush_mine_one, &files_only);

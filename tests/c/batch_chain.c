@@ -22,7 +22,7 @@
 
 #include "testlib.h"
 
-/* SHIM-ENV: SHIM_PROFILE=batch SHIM_BATCH_FLUSH=ring SHIM_ADAPT=0 */
+/* SHIM-ENV: SHIM_PROFILE=batch SHIM_BATCH_FLUSH=ring SHIM_ADAPT=0 SHIM_BATCH_US=1000000 */
 /* SHIM-EXPECT: batch.chains>=1000 batch.chain_ops>=3000 batch.chain_cut>=2 */
 
 #define SOCKS 3
