@@ -95,21 +95,25 @@ static int wait_child(pid_t pid)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : T_EXIT_FAIL;
 }
 
-static int test_order(void)
+/*
+ * Three socket pairs and a notice pipe; a child reads their far ends with
+ * READER. The parent keeps the writing ends: w[], *note.
+ */
+static pid_t start_reader(int (*reader)(int note, const int *socks),
+			  int sndbuf, int *w, int *note)
 {
-	int w[SOCKS], r[SOCKS], p[2];
-	char m[MSG];
+	int r[SOCKS], p[2];
 	pid_t pid;
 
-	if (socks_pair(w, r, 0) || pipe(p))
-		return T_EXIT_FAIL;
+	if (socks_pair(w, r, sndbuf) || pipe(p))
+		return -1;
 	fflush(stdout);
 	pid = fork();
 	if (pid == 0) {
 		close(p[1]);
 		for (int s = 0; s < SOCKS; s++)
 			close(w[s]);
-		int ret = order_reader(p[0], r);
+		int ret = reader(p[0], r);
 
 		fflush(stdout);
 		_exit(ret ? T_EXIT_FAIL : T_EXIT_PASS);
@@ -117,19 +121,37 @@ static int test_order(void)
 	close(p[0]);
 	for (int s = 0; s < SOCKS; s++)
 		close(r[s]);
+	*note = p[1];
+	return pid;
+}
+
+/* The writer is done: EOF everywhere, and the reader's verdict. */
+static int end_reader(pid_t pid, const int *w, int note)
+{
+	close(note);
+	for (int s = 0; s < SOCKS; s++)
+		close(w[s]);
+	return wait_child(pid);
+}
+
+static int test_order(void)
+{
+	int w[SOCKS], note;
+	char m[MSG];
+	pid_t pid = start_reader(order_reader, 0, w, &note);
+
+	if (pid < 0)
+		return T_EXIT_FAIL;
 	for (unsigned long k = 0; k < ROUNDS; k++) {
 		for (int s = 0; s < SOCKS; s++) {
 			message(m, k, s);
 			if (write(w[s], m, MSG) != MSG)
 				return T_EXIT_FAIL;
 		}
-		if (write(p[1], &k, sizeof(k)) != sizeof(k))
+		if (write(note, &k, sizeof(k)) != sizeof(k))
 			return T_EXIT_FAIL;
 	}
-	close(p[1]);
-	for (int s = 0; s < SOCKS; s++)
-		close(w[s]);
-	return wait_child(pid);
+	return end_reader(pid, w, note);
 }
 
 /* Byte i of socket s's stream. */
@@ -208,27 +230,13 @@ static int big_reader(int note, const int *socks)
 
 static int test_short(void)
 {
-	int w[SOCKS], r[SOCKS], p[2];
+	int w[SOCKS], note;
 	unsigned long at[SOCKS] = { 0 };
 	unsigned char m[BIG];
-	pid_t pid;
+	pid_t pid = start_reader(big_reader, 4096, w, &note);
 
-	if (socks_pair(w, r, 4096) || pipe(p))
+	if (pid < 0)
 		return T_EXIT_FAIL;
-	fflush(stdout);
-	pid = fork();
-	if (pid == 0) {
-		close(p[1]);
-		for (int s = 0; s < SOCKS; s++)
-			close(w[s]);
-		int ret = big_reader(p[0], r);
-
-		fflush(stdout);
-		_exit(ret ? T_EXIT_FAIL : T_EXIT_PASS);
-	}
-	close(p[0]);
-	for (int s = 0; s < SOCKS; s++)
-		close(r[s]);
 	for (unsigned long k = 0; k < BIG_ROUNDS; k++) {
 		for (int s = 0; s < SOCKS; s++)
 			for (int j = 0; j < BIG_PER; j++) {
@@ -238,13 +246,10 @@ static int test_short(void)
 					return T_EXIT_FAIL;
 				at[s] += BIG;
 			}
-		if (write(p[1], &k, sizeof(k)) != sizeof(k))
+		if (write(note, &k, sizeof(k)) != sizeof(k))
 			return T_EXIT_FAIL;
 	}
-	close(p[1]);
-	for (int s = 0; s < SOCKS; s++)
-		close(w[s]);
-	return wait_child(pid);
+	return end_reader(pid, w, note);
 }
 
 static volatile sig_atomic_t sigpipes;
