@@ -81,6 +81,27 @@ static inline bool batch_write_continues(int fd)
 	return run;
 }
 
+bool batch_chain_live(void);
+
+/*
+ * A write to fd, a pipe or socket, right after one to another pipe or
+ * socket (PREV) with no barrier between: under SHIM_BATCH_FLUSH=ring the
+ * two may leave in one chain (batch/chain.c), which saves an enter as a
+ * run on one fd does (files do not chain).
+ */
+static inline bool batch_chain_run(int fd, int prev)
+{
+	enum fd_class c;
+
+	if (!shim_cfg.batch_chain || prev < 0 || prev == fd)
+		return false;
+	c = fd_class_get(fd);
+	if (c != FD_PIPE && c != FD_SOCKET)
+		return false;
+	c = fd_class_get(prev);
+	return (c == FD_PIPE || c == FD_SOCKET) && batch_chain_live();
+}
+
 /*
  * A read of a pipe or socket (class cls), or a wait (FD_UNKNOWN): a
  * barrier, had anything been staged, so the next write starts afresh.
@@ -107,7 +128,9 @@ static inline bool batch_write_unstaged(int fd)
 	if (!skip || !batch_nothing_staged() ||
 	    atomic_load_explicit(&fd_tab[fd].batch_err, memory_order_relaxed))
 		return false;
-	return skip == SKIP_ALWAYS || batch_last_write != fd;
+	return skip == SKIP_ALWAYS ||
+	       (batch_last_write != fd &&
+		!batch_chain_run(fd, batch_last_write));
 }
 
 /* That write went the fast way: one of the cool-down's, and the last. */

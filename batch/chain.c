@@ -22,6 +22,7 @@
  * them. Chains end at pthread_create (HOOK_THREAD), and at the first staged
  * write of a thread made without it (glibc's own helpers).
  */
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -252,7 +253,35 @@ static void ring_chain(struct bbuf **m, int n, size_t *done, bool *unknown)
 static bool chains(const struct bbuf *b)
 {
 	return b->len && !b->file &&
-	       (!b->sock || ring_cap_allowed(RCAP_FEATURE, RF_SEND_WAITALL));
+	       ring_cap_allowed(RCAP_FEATURE, b->sock ? RF_SEND_WAITALL
+						      : RF_PIPE_NOWAIT);
+}
+
+/*
+ * A pipe chains only where pipes take RWF_NOWAIT (6.4): before, io_uring
+ * hands every write to a blocking pipe to an io-wq worker, as it does a
+ * file's. Asked once, at the first chain with a pipe in it; a kernel that
+ * refuses then refuses for every pipe.
+ */
+static void pipes_asked(struct bbuf **m, int n)
+{
+	static _Atomic bool asked;
+	struct ring_thread *rt;
+	int i, err, serr, yes;
+
+	if (atomic_load_explicit(&asked, memory_order_relaxed) ||
+	    !ring_cap_allowed(RCAP_FEATURE, RF_PIPE_NOWAIT))
+		return;
+	for (i = 0; i < n && (m[i]->sock || m[i]->file); i++)
+		;
+	if (i == n || !(rt = ring_get_unjudged(&err, &serr)))
+		return;
+	yes = ring_probe_nowait_read(rt, AF_UNSPEC);
+	ring_put(rt);
+	if (yes == 0)
+		ring_cap_refused(RF_PIPE_NOWAIT);
+	if (yes >= 0)
+		atomic_store(&asked, true);
 }
 
 /*
@@ -271,6 +300,8 @@ void batch_chain_write(struct bbuf **m, int n, const bool *keep, bool cool,
 
 	if (n > CHAIN_MAX)
 		n = CHAIN_MAX;
+	if (!batch_is_flusher)
+		pipes_asked(m, n);
 	for (i = 0; i < n; i++) {
 		bool owe = false;
 		int e = 0;

@@ -560,12 +560,6 @@ void batch_flush_for_read(int fd)
 }
 
 /*
- * Off once the kernel answers that pipes take no RWF_NOWAIT (before 6.4;
- * a SHIM_KERNEL profile says so at once).
- */
-static _Atomic bool pipe_nowait_off;
-
-/*
  * A read of a pipe while this thread has staged data: a pipe that holds
  * data (or has no writer left) answers at once, so the read cannot wait
  * and what is staged stays staged; a filter that reads and writes so
@@ -587,14 +581,13 @@ long batch_read_now(enum shim_call call, int fd, const struct iovec *iov,
 	if (!batch_mine || !shim_cfg.adapt || in_batch || shim_in_vfork ||
 	    fd_class_get(fd) != FD_PIPE ||
 	    !ring_cap_allowed(RCAP_FEATURE, RF_PIPE_NOWAIT) ||
-	    atomic_load_explicit(&pipe_nowait_off, memory_order_relaxed) ||
 	    fd_wb_predicted(rec))
 		return BATCH_PASS;
 	pthread_testcancel();
 	r = syscall(SYS_preadv2, fd, iov, cnt, -1L, 0L, RWF_NOWAIT);
 	if (r < 0) {
-		if (errno == EOPNOTSUPP)
-			atomic_store(&pipe_nowait_off, true);
+		if (errno == EOPNOTSUPP)	/* before 6.4 */
+			ring_cap_refused(RF_PIPE_NOWAIT);
 		else if (errno == EAGAIN)
 			fd_wb_miss(rec);	/* the would-block prediction */
 		errno = saved;

@@ -105,7 +105,6 @@ void batch_each(const unsigned char *idx, int n, enum batch_wait wait,
 /* chain.c (SHIM_BATCH_FLUSH=ring) */
 extern __thread bool batch_any_order;	/* a fatal signal's flush */
 extern __thread bool batch_only_try;	/* a read's flush of its fd */
-bool batch_chain_live(void);
 bool batch_chain_extends(int fd);
 bool batch_chain_join(struct bbuf *b);
 void batch_chain_write(struct bbuf **m, int n, const bool *keep, bool cool,

@@ -373,14 +373,7 @@ static long stage(enum shim_call call, int fd, const struct iovec *iov,
 
 	bool file = cls == FD_FILE || cls == FD_FILE_NOWAIT;
 
-	/*
-	 * A pipe's or socket's write right after one to another pipe or
-	 * socket, with no barrier between, may join a chain of them: that
-	 * saves an enter, as a run does (chain.c; files do not chain).
-	 */
-	if (!run && !file && prev >= 0 && prev != fd && shim_cfg.batch_chain &&
-	    batch_chain_live() &&
-	    (fd_class_get(prev) == FD_PIPE || fd_class_get(prev) == FD_SOCKET))
+	if (!run && batch_chain_run(fd, prev))
 		run = true;
 
 	/*

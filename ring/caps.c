@@ -6,6 +6,7 @@
  * SHIM_KERNEL, which hides whatever a named older kernel lacked so that every
  * fallback path can run on a new kernel, and the --check report.
  */
+#include <stdatomic.h>
 #include <string.h>
 
 #include "ring/ring.h"
@@ -68,6 +69,8 @@ const struct ring_cap ring_cap_table[] = {
 
 /* SHIM_KERNEL as KV(major, minor); 0 when unset. */
 unsigned ring_kernel_limit;
+/* Features (one bit each) the running kernel refused when first tried. */
+static _Atomic uint32_t features_refused;
 
 static const struct ring_cap *cap_find(unsigned kind, unsigned value)
 {
@@ -79,15 +82,33 @@ static const struct ring_cap *cap_find(unsigned kind, unsigned value)
 	return NULL;
 }
 
-/* Does the SHIM_KERNEL profile allow this? Unknown entries: only if unset. */
+/*
+ * Does the SHIM_KERNEL profile allow this, and has the kernel not refused
+ * it? Unknown entries: only if unset.
+ */
 bool ring_cap_allowed(unsigned kind, unsigned value)
 {
 	const struct ring_cap *c;
 
+	if (kind == RCAP_FEATURE && value < 32 &&
+	    (atomic_load_explicit(&features_refused, memory_order_relaxed) &
+	     (1u << value)))
+		return false;
 	if (!ring_kernel_limit)
 		return true;
 	c = cap_find(kind, value);
 	return c && c->kver <= ring_kernel_limit;
+}
+
+/*
+ * A feature the kernel turned down at a first try (a real older kernel,
+ * which no profile described): from now on as if a profile hid it.
+ */
+void ring_cap_refused(enum ring_feature f)
+{
+	if ((unsigned)f < 32)
+		atomic_fetch_or_explicit(&features_refused, 1u << f,
+					 memory_order_relaxed);
 }
 
 bool ring_setup_allowed(unsigned flags)

@@ -122,6 +122,7 @@ struct ring_cap {
 extern const struct ring_cap ring_cap_table[];
 extern unsigned ring_kernel_limit;
 bool ring_cap_allowed(unsigned kind, unsigned value);
+void ring_cap_refused(enum ring_feature f);
 bool ring_setup_allowed(unsigned flags);
 void ring_caps_apply_profile(uint64_t ops[4]);
 int ring_parse_kernel(const char *s, unsigned *kv);

@@ -22,7 +22,8 @@ static bool class_routed(enum fd_class cls, enum route_dir dir)
 	case FD_PIPE:
 		/*
 		 * Before 6.4 a pipe refuses RWF_NOWAIT; a real old kernel says
-		 * so at the first try on each pipe, a SHIM_KERNEL profile here.
+		 * so at the first try (route_refused()), a SHIM_KERNEL profile
+		 * here.
 		 */
 		return (r & ROUTE_PIPE) &&
 		       ring_cap_allowed(RCAP_FEATURE, RF_PIPE_NOWAIT);
@@ -367,6 +368,23 @@ bool route_run(struct ring_thread *rt, enum shim_call call, int *res,
 }
 
 /*
+ * A read or write the kernel refused RWF_NOWAIT for (FMODE_NOWAIT). Before
+ * 6.4 every pipe and every socket does: the kernel lacks the feature, and
+ * the fd stays what it is, so that its send/recv still take the ring and
+ * batch still stages it. Any other file is one for libc, as /proc is.
+ */
+static void route_refused(struct route_op *op, int res)
+{
+	if (res == -EOPNOTSUPP && op->cls == FD_PIPE)
+		ring_cap_refused(RF_PIPE_NOWAIT);
+	else if (res == -EOPNOTSUPP && op->cls == FD_SOCKET)
+		ring_cap_refused(RF_SOCK_RW_NOWAIT);
+	else
+		route_fd_new(op->fd, FD_OTHER);
+	route_skip(op->call, W_FDTYPE);
+}
+
+/*
  * Run the op route_begin() let through and translate its completion, the
  * same for every read, write, send and recv. True: the call is complete
  * and *ret is its result. False: libc must do the rest, op->done bytes in.
@@ -400,9 +418,7 @@ bool route_finish(struct route_op *op, struct ring_thread *rt, long *ret)
 		return route_wouldblock(op->call, op->fd, op->cls, sigs, 0,
 					op->saved_errno, ret);
 	} else if (op->rw_op && (res == -EOPNOTSUPP || res == -EINVAL)) {
-		/* No NOWAIT for this file: a file type for libc, as /proc is. */
-		route_fd_new(op->fd, FD_OTHER);
-		route_skip(op->call, W_FDTYPE);
+		route_refused(op, res);
 		return false;
 	} else if (res == -EOPNOTSUPP || res == -EINVAL || res == -EINTR ||
 		   res < -511) {
