@@ -30,9 +30,8 @@
 #include "ring/ring.h"
 
 static _Atomic bool chain_off;
-/* The thread whose chain it is: the address of its chain_me. */
-static __thread char chain_me;
-static _Atomic(char *) chain_owner;
+/* The thread whose chain it is (its batch_self()). */
+static _Atomic(const char *) chain_owner;
 static uint64_t chain_next;	/* the owner's, under the buffer's lock */
 __thread bool batch_any_order;
 __thread bool batch_only_try;
@@ -47,7 +46,7 @@ static bool chain_is_mine(void)
 {
 	return batch_chain_live() &&
 	       atomic_load_explicit(&chain_owner, memory_order_relaxed) ==
-		       &chain_me;
+		       batch_self();
 }
 
 /* Insert b into m[0..*k), kept in seq order (0, data from before, first). */
@@ -123,13 +122,13 @@ static void chain_threads(void)
  */
 static bool chain_claim(void)
 {
-	char *o;
+	const char *o;
 
 	if (!batch_chain_live() || batch_is_flusher)
 		return false;
 	o = atomic_load_explicit(&chain_owner, memory_order_relaxed);
-	if (o == &chain_me ||
-	    (!o && atomic_compare_exchange_strong(&chain_owner, &o, &chain_me)))
+	if (o == batch_self() ||
+	    (!o && atomic_compare_exchange_strong(&chain_owner, &o, batch_self())))
 		return true;
 	chain_end(BW_BOUNDED);
 	return false;

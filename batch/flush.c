@@ -162,9 +162,23 @@ int batch_take_error(int fd, bool nosignal)
 }
 
 /*
- * A buffer's holder is copying into it or writing it out, and that write
- * may be waiting for a reader that is the calling thread itself, later
- * on: BW_BOUNDED waits no longer than the time bound.
+ * May a flush wait for b as long as its holder takes? A regular file's
+ * write waits for no reader, however long it takes (an emulated disk, a
+ * loaded machine). A pipe's or socket's write that holds only the calling
+ * thread's data waits for what that thread's own write(2) would have
+ * waited for. Another thread's data may be waiting for a reader that
+ * waits for the caller.
+ */
+static bool waits_out(const struct bbuf *b)
+{
+	return __atomic_load_n(&b->file, __ATOMIC_RELAXED) ||
+	       __atomic_load_n(&b->writer, __ATOMIC_RELAXED) == batch_self();
+}
+
+/*
+ * A buffer's holder is copying into it or writing it out. BW_BOUNDED
+ * waits no longer than the time bound, unless waits_out(b): what the
+ * caller writes next must not overtake it.
  */
 int batch_lock_buf(struct bbuf *b, enum batch_wait wait)
 {
@@ -177,10 +191,13 @@ int batch_lock_buf(struct bbuf *b, enum batch_wait wait)
 	if (wait == BW_WAIT)
 		return pthread_mutex_lock(&b->lock);
 	clock_gettime(CLOCK_MONOTONIC, &until);
-	ns = (uint64_t)until.tv_nsec + batch_bound_ns;
-	until.tv_sec += (time_t)(ns / 1000000000ULL);
-	until.tv_nsec = (long)(ns % 1000000000ULL);
-	return pthread_mutex_clocklock(&b->lock, CLOCK_MONOTONIC, &until);
+	do {
+		ns = (uint64_t)until.tv_nsec + batch_bound_ns;
+		until.tv_sec += (time_t)(ns / 1000000000ULL);
+		until.tv_nsec = (long)(ns % 1000000000ULL);
+		r = pthread_mutex_clocklock(&b->lock, CLOCK_MONOTONIC, &until);
+	} while (r == ETIMEDOUT && waits_out(b));
+	return r;
 }
 
 void batch_each(const unsigned char *idx, int n, enum batch_wait wait,

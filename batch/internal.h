@@ -55,6 +55,8 @@ struct bbuf {
 	size_t len;
 	uint64_t since;		/* ns: assigned, or first byte after a flush */
 	uint64_t seq;		/* place in the chain (chain.c), 0: none */
+	const char *writer;	/* while len: batch_self() of the one thread
+				   whose writes it holds; NULL: several */
 	dev_t dev;		/* the file, to find its other fds' buffers */
 	ino_t ino;
 	char *data;
@@ -66,6 +68,12 @@ extern _Atomic bool batch_closed;
 /* Buffer indexes this thread staged into (batch_mine of them, up to MINE_MAX). */
 extern __thread unsigned char batch_mine_idx[MINE_MAX];
 extern __thread volatile sig_atomic_t in_batch;
+/* The calling thread, as a buffer's writer and a chain's owner know it. */
+extern __thread char batch_self_mark;
+static inline const char *batch_self(void)
+{
+	return &batch_self_mark;
+}
 extern __thread bool batch_is_flusher;	/* blocks every signal */
 extern _Atomic bool batch_flusher_idle;
 /* Every fd_rec.batch_err that was ever set is below this fd. */

@@ -44,6 +44,7 @@ _Atomic int batch_files_staged;
 static _Atomic bool files_direct;
 __thread unsigned char batch_mine_idx[MINE_MAX];
 __thread volatile sig_atomic_t in_batch;
+__thread char batch_self_mark;
 __thread bool batch_is_flusher;
 
 struct bbuf batch_bufs[BATCH_BUFS];
@@ -439,8 +440,11 @@ static long stage(enum shim_call call, int fd, const struct iovec *iov,
 	if (!b->len) {
 		b->since = batch_now_ns();
 		b->at = at;
+		__atomic_store_n(&b->writer, batch_self(), __ATOMIC_RELAXED);
 		if (b->file)
 			atomic_fetch_add(&batch_files_staged, 1);
+	} else if (b->writer != batch_self()) {
+		__atomic_store_n(&b->writer, NULL, __ATOMIC_RELAXED);
 	}
 	copy_in(b, iov, cnt);
 	b->chunks++;
