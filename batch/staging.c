@@ -84,7 +84,11 @@ static bool peer_gone(int fd)
 	       (p.revents & (POLLERR | POLLHUP));
 }
 
-/* What the fd is must allow staging: blocking, writable, a byte stream. */
+/*
+ * What the fd is must allow staging: blocking, writable, a byte stream,
+ * and not synchronous (O_SYNC, O_DSYNC: the application asked that its
+ * data be on the disk when write returns; write-behind would void that).
+ */
 static int take_dup(int fd, bool sock, struct stat *st, int *flags)
 {
 	int d, fl, type = 0;
@@ -94,7 +98,7 @@ static int take_dup(int fd, bool sock, struct stat *st, int *flags)
 	if (d < 0)
 		return -1;
 	fl = (int)syscall(SYS_fcntl, d, F_GETFL);
-	if (fl < 0 || (fl & (O_NONBLOCK | O_DIRECT | O_PATH)) ||
+	if (fl < 0 || (fl & (O_NONBLOCK | O_DIRECT | O_PATH | O_DSYNC)) ||
 	    (fl & O_ACCMODE) == O_RDONLY ||
 	    (sock && (syscall(SYS_getsockopt, d, SOL_SOCKET, SO_TYPE, &type,
 			      &len) < 0 || type != SOCK_STREAM))) {
