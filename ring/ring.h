@@ -134,6 +134,7 @@ enum ring_err {
 	RING_E_RETRY,		/* earlier setup failure, not retried yet */
 	RING_E_SETUP,		/* setup failed now: see *setup_errno */
 	RING_E_PROBE,		/* the op probe was refused: *setup_errno */
+	RING_E_ENTER,		/* a new ring's first enter was refused: *setup_errno */
 	RING_E_JUDGED,		/* the ring does not pay now: libc (judge.c) */
 	RING_E_DENIED,		/* ring_opts.may_create said no */
 	RING_W_NEW,

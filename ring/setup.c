@@ -11,8 +11,9 @@
 
 #include "ring/internal.h"
 
-/* ring_create() result for a refused probe: this minus the errno. */
+/* ring_create() result for a refused probe or enter: this minus the errno. */
 #define RING_PROBE_FAILED	(-10000)
+#define RING_ENTER_FAILED	(-20000)
 
 struct ring_caps ring_caps;
 
@@ -252,6 +253,19 @@ static int ring_create(struct ring_thread *rt)
 		return ret;
 	atomic_store(&setup_choice, i);
 created:
+	/*
+	 * A filter that allows setup but refuses io_uring_enter is found
+	 * here, before any SQE is published: an SQ thread may take one later
+	 * whatever the refused enter said (a ring attaching to it wakes it),
+	 * and run it after libc has made the call.
+	 */
+	ret = io_uring_enter((unsigned)rt->uring.ring_fd, 0, 0, 0, NULL);
+	if (ret < 0) {
+		/* Left as it is, as for a refused probe (below). */
+		if (!rt->anchor && ring_hide_fd_high(&rt->uring) < 0)
+			io_uring_queue_exit(&rt->uring);
+		return RING_ENTER_FAILED + ret;
+	}
 	if (!atomic_load(&caps_known)) {
 		ring_caps.setup_flags = p.flags;
 		ring_caps.features = p.features;
@@ -361,7 +375,10 @@ ring_take(int *err, int *setup_errno, bool judged)
 		rt->state = RT_FAILED;
 		rt->retry = RING_RETRY;
 		*err = RING_E_SETUP;
-		if (ret <= RING_PROBE_FAILED) {
+		if (ret <= RING_ENTER_FAILED) {
+			*err = RING_E_ENTER;
+			ret -= RING_ENTER_FAILED;
+		} else if (ret <= RING_PROBE_FAILED) {
 			*err = RING_E_PROBE;
 			ret -= RING_PROBE_FAILED;
 		}

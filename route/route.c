@@ -327,6 +327,11 @@ struct ring_thread *route_begin(struct route_op *op)
 			"io_uring_register(PROBE): EPERM (seccomp?)" :
 			"io_uring_register(PROBE) refused");
 		route_skip(call, W_PASSTHROUGH);
+	} else if (err == RING_E_ENTER) {
+		shim_set_passthrough(serr == EPERM ?
+			"io_uring_enter: EPERM (seccomp?)" :
+			"io_uring_enter refused");
+		route_skip(call, W_PASSTHROUGH);
 	} else if (err == RING_E_SETUP && setup_refused(serr)) {
 		route_skip(call, W_PASSTHROUGH);
 	} else {

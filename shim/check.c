@@ -77,7 +77,9 @@ void shim_check_report(void)
 	if (!rt) {
 		out("  %s: %s -> pass-through: every call goes to libc\n",
 		    err == RING_E_PROBE ? "io_uring_register(PROBE)" :
-		    "io_uring_setup", err == RING_E_SETUP || err == RING_E_PROBE ?
+		    err == RING_E_ENTER ? "io_uring_enter" :
+		    "io_uring_setup", err == RING_E_SETUP || err == RING_E_PROBE ||
+		    err == RING_E_ENTER ?
 		    shim_errname(serr) : "failed");
 		return;
 	}
