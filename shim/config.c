@@ -24,7 +24,7 @@ struct shim_config shim_cfg = {
 	.adapt = true,
 	.batch_bytes = 64 * 1024,
 	.batch_us = 1000,
-	.batch_chain = false,
+	.batch_chain = true,
 };
 
 /* False when unset or unparseable (then *out is left alone). */
@@ -497,11 +497,11 @@ void shim_config_load(void)
 	    !shim_cfg.batch_us)
 		shim_cfg.batch_us = 1;
 	s = env("SHIM_BATCH_FLUSH");
-	if (s && !strcmp(s, "ring"))
-		shim_cfg.batch_chain = true;
-	else if (s && *s && strcmp(s, "write"))
-		shim_warn("SHIM_BATCH_FLUSH: '%s' is neither write nor ring; "
-			  "using write", s);
+	if (s && !strcmp(s, "write"))
+		shim_cfg.batch_chain = false;
+	else if (s && *s && strcmp(s, "ring"))
+		shim_warn("SHIM_BATCH_FLUSH: '%s' is neither ring nor write; "
+			  "using ring", s);
 	{
 		unsigned cpu;
 
