@@ -87,29 +87,9 @@ static void notify(int round, int fd, const struct notice *no)
 		_exit(T_EXIT_FAIL);
 }
 
-/* Returns the notices that came before the records they announce. */
-static unsigned long reader(int in, const int *files, unsigned long *notes)
-{
-	struct notice no;
-	unsigned long early = 0;
-	struct stat st;
-
-	while (t_read_full(in, &no, sizeof(no)) == sizeof(no)) {
-		bool late = false;
-
-		(*notes)++;
-		for (int f = 0; f < FILES; f++)
-			if (fstat(files[f], &st) ||
-			    st.st_size < (off_t)no.count[f] * REC)
-				late = true;
-		early += late;
-	}
-	return early;
-}
-
 static int one_round(int round, const char *dir)
 {
-	int files[FILES], ch[2], status;
+	int files[FILES], ch[2];
 	struct notice no = { { 0 } };
 	char path[256];
 	pid_t pid;
@@ -122,20 +102,9 @@ static int one_round(int round, const char *dir)
 	}
 	if (round % 4 == 1 ? socketpair(AF_UNIX, SOCK_STREAM, 0, ch) : pipe(ch))
 		return -1;
-	fflush(stdout);
-	pid = fork();
+	pid = t_notice_reader(round, ch, files, FILES, REC);
 	if (pid < 0)
 		return -1;
-	if (pid == 0) {
-		unsigned long notes = 0, early;
-
-		close(ch[1]);
-		early = reader(ch[0], files, &notes);
-		printf("round %d notices %lu early %lu\n", round, notes, early);
-		fflush(stdout);
-		_exit(early ? T_EXIT_FAIL : T_EXIT_PASS);
-	}
-	close(ch[0]);
 	rnd_state = (unsigned)round * 7919u + 1;
 	notify(round, ch[1], &no);
 	for (uint32_t k = 0; k < RECORDS;) {
@@ -150,12 +119,7 @@ static int one_round(int round, const char *dir)
 			notify(round, ch[1], &no);
 	}
 	notify(round, ch[1], &no);
-	close(ch[1]);
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	for (int f = 0; f < FILES; f++)
-		close(files[f]);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : T_EXIT_FAIL;
+	return t_notice_end(pid, ch[1], files, FILES);
 }
 
 int main(void)

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -93,6 +95,65 @@ static inline size_t t_read_full(int fd, void *buf, size_t n)
 		got += (size_t)r;
 	}
 	return got;
+}
+
+/*
+ * The cross-fd order tests (batch_crossfd, batch_slowflush): a notice is
+ * NFILES uint32_t, the records of REC bytes each file had when the writer
+ * wrote it. A child reads the notices from ch[0] until EOF and checks, for
+ * each, that every file is at least that long (else the notice came
+ * early); it prints "round R notices N early E" and fails if E > 0.
+ * Returns its pid, with ch[0] closed here; -1 if fork failed.
+ */
+static inline pid_t t_notice_reader(int round, int ch[2], const int *files,
+				    int nfiles, size_t rec)
+{
+	uint32_t no[16];
+	size_t size = (size_t)nfiles * sizeof(no[0]);
+	unsigned long notes = 0, early = 0;
+	struct stat st;
+	pid_t pid;
+
+	if (nfiles > 16)
+		return -1;
+	fflush(stdout);
+	pid = fork();
+	if (pid != 0) {
+		if (pid > 0)
+			close(ch[0]);
+		return pid;
+	}
+	close(ch[1]);
+	while (t_read_full(ch[0], no, size) == size) {
+		bool late = false;
+
+		notes++;
+		for (int f = 0; f < nfiles; f++)
+			if (fstat(files[f], &st) ||
+			    st.st_size < (off_t)no[f] * (off_t)rec)
+				late = true;
+		early += late;
+	}
+	printf("round %d notices %lu early %lu\n", round, notes, early);
+	fflush(stdout);
+	_exit(early ? T_EXIT_FAIL : T_EXIT_PASS);
+}
+
+/*
+ * The writer is done: EOF on NOTE (ch[1]), the files closed, and the
+ * reader's verdict (T_EXIT_*; -1 if it cannot be had).
+ */
+static inline int t_notice_end(pid_t pid, int note, const int *files,
+			       int nfiles)
+{
+	int status;
+
+	close(note);
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	for (int f = 0; f < nfiles; f++)
+		close(files[f]);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : T_EXIT_FAIL;
 }
 
 static inline int t_end(void)
