@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 
 from .common import HERE, MODES, log
-from .stats import enter_per_routed, ops_per_chain, staged_per_flush, top_fallback
+from .stats import enter_per_routed, ops_per_chain, staged_per_flush, top_fallback, writer_cpu
 
 
 # ------------------------------------------------------------------ report
@@ -102,7 +102,44 @@ def goal_section(recs):
                  f"{fmt_spread(row.get('batch'))} | {ratio_cell(row, 'batch')} | {gtxt} | "
                  f"{met} | {yes_no(ident.get('batch'))} | {others} | {fmt(spf)} | {sysc} |")
     L.append("")
+    L.extend(ceiling_section(goals))
     return L
+
+
+def ceiling_section(goals):
+    """What the writer's own CPU allows. Batch removes system calls, not the
+    program's work: plain time over the writer's user time in plain is about
+    the most batch can reach, and a writer busy for all of batch's time is
+    held by its own CPU, not by the flush."""
+    rows = []
+    for rec in goals:
+        plain, batch = writer_cpu(rec, "plain"), writer_cpu(rec, "batch")
+        row = rec["rows"][0] if rec["rows"] and not rec["error"] else {}
+        ops = rec["samples"]["plain"][0].get("_ops") if rec["samples"]["plain"] else None
+        if not plain or not batch or not row.get("plain") or not row.get("batch") or not ops:
+            continue
+        bound = row["plain"][0] / plain[0] if plain[0] > 0 else None
+        busy = (batch[0] + batch[1]) / row["batch"][0]
+        added = (batch[0] - plain[0]) * 1e6 / ops
+        rows.append(f"| {cell(rec['name'])} | {fmt(row['plain'][0])} | {fmt(plain[0])} / "
+                    f"{fmt(plain[1])} | {fmt(row['batch'][0])} | {fmt(batch[0])} / "
+                    f"{fmt(batch[1])} | {busy:.0%} | {fmt(bound)} | "
+                    f"{fmt(row.get('ratio_batch'))} | {fmt(added)} |")
+    if not rows:
+        return []
+    return ["### What the writer's CPU allows", "",
+            "The writer is the pipeline's first process; its CPU is user / system ms "
+            "(median over the rounds; under batch its flusher thread included). "
+            "`busy`: the writer's CPU over batch's time (near 100 %: the writer's own "
+            "CPU is what holds batch back). `bound` = plain time / the writer's user "
+            "time in plain: batch removes system calls, not the program's work, so "
+            "this is about the most it can reach (approximately: in plain the "
+            "syscalls also slow the program's own code, which batch can pass "
+            "slightly). `shim user/op`: the user time batch adds per op (negative "
+            "when the program's own code runs faster without syscalls between).", "",
+            "| benchmark | plain (ms) | writer CPU plain | batch (ms) | writer CPU batch "
+            "| busy | bound | batch ratio | shim user/op (ns) |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|"] + rows + [""]
 
 
 def best_profile(row, modes):

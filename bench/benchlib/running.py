@@ -26,6 +26,8 @@ class Run:
     def __init__(self, mode, tmp, stats_prefix=None, strace_dir=None, shim_env=None):
         self.mode = mode
         self.tmp = tmp
+        # (user, system) CPU seconds of each process of the last pipeline()
+        self.cpu = []
         self.strace_dir = strace_dir
         self.strace_files = []
         self.plain_env = clean_env()
@@ -65,14 +67,28 @@ def wait_all(procs, timeout=600):
                 q.kill()
     timer = threading.Timer(timeout, kill_all)
     timer.start()
+    cpu = []
     try:
         for p in procs:
-            p.wait()
+            cpu.append(reap(p))
     finally:
         timer.cancel()
     for p in procs:
         if p.returncode != 0:
             raise RuntimeError(f"exit {p.returncode}: {' '.join(p.args)}")
+    return cpu
+
+
+def reap(p):
+    """Wait for p and return its (user, system) CPU seconds, or None when
+    the timer's poll() reaped it first."""
+    try:
+        _, status, ru = os.wait4(p.pid, 0)
+    except ChildProcessError:
+        p.wait()
+        return None
+    p.returncode = os.waitstatus_to_exitcode(status)
+    return (ru.ru_utime, ru.ru_stime)
 
 
 def pipeline(run, cmds, stdout=None, timeout=600):
@@ -89,7 +105,7 @@ def pipeline(run, cmds, stdout=None, timeout=600):
             prev.close()
         prev = None if last else p.stdout
         procs.append(p)
-    wait_all(procs, timeout)
+    run.cpu = wait_all(procs, timeout)
     return time.perf_counter() - start
 
 

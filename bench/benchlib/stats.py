@@ -31,6 +31,16 @@ def read_stats(prefix):
             if isinstance(v, int) and k != "processes"}
 
 
+def writer_cpu(rec, mode):
+    """Median (user, system) ms of the pipeline's first process (the
+    writer, its flusher thread included) over the timed rounds, or None."""
+    cpu = [s["_writer_cpu"] for s in rec["samples"].get(mode, []) if s.get("_writer_cpu")]
+    if not cpu:
+        return None
+    return (statistics.median(c[0] for c in cpu) * 1e3,
+            statistics.median(c[1] for c in cpu) * 1e3)
+
+
 def summarize(rec):
     """Per metric: medians, spreads, ratios (>1 = shim better)."""
     rows = []

@@ -342,7 +342,7 @@ def goal_logwriter(target):
             with open(path, "wb") as f:
                 secs = pipeline(run, [cmd(p)], stdout=f)
             os.unlink(path)
-        return {"time": ms(secs), "_ops": p["goal_records"]}
+        return {"time": ms(secs), "_ops": p["goal_records"], "_writer_cpu": run.cpu[0]}
 
     def verify(run, p):
         cmds = [cmd(p), ["cat"]] if target == "pipe" else [cmd(p)]
@@ -354,7 +354,7 @@ def goal_dd_fn(run, p):
     n = p["goal_dd_count"]
     secs = pipeline(run, [["dd", "if=/dev/zero", "bs=64", f"count={n}", "status=none"],
                           ["cat"]])
-    return {"time": ms(secs), "_ops": n}
+    return {"time": ms(secs), "_ops": n, "_writer_cpu": run.cpu[0]}
 
 
 def goal_dd_verify(run, p):
@@ -370,7 +370,7 @@ def goal_py_cmd(p):
 
 def goal_py_fn(run, p):
     secs = pipeline(run, [goal_py_cmd(p), ["cat"]])
-    return {"time": ms(secs), "_ops": p["goal_py_lines"]}
+    return {"time": ms(secs), "_ops": p["goal_py_lines"], "_writer_cpu": run.cpu[0]}
 
 
 def goal_py_verify(run, p):
