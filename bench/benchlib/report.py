@@ -102,11 +102,11 @@ def goal_section(recs):
                  f"{fmt_spread(row.get('batch'))} | {ratio_cell(row, 'batch')} | {gtxt} | "
                  f"{met} | {yes_no(ident.get('batch'))} | {others} | {fmt(spf)} | {sysc} |")
     L.append("")
-    L.extend(ceiling_section(goals))
+    L.extend(cpu_bound_section(goals))
     return L
 
 
-def ceiling_section(goals):
+def cpu_bound_section(goals):
     """What the writer's own CPU allows. Batch removes system calls, not the
     program's work: plain time over the writer's user time in plain is about
     the most batch can reach, and a writer busy for all of batch's time is
