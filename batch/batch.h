@@ -58,6 +58,23 @@ void batch_close(void);
 bool batch_sig_hidden(int sig);
 void batch_sig_release(int sig);
 
+/* fd_rec.batch_rkind: what a read of the fd may depend on (batch_flush_for_read) */
+enum { RK_UNKNOWN, RK_MAY, RK_NEVER, RK_FILE };
+
+/*
+ * A read of fd has no barrier to make first: nothing is staged on fd, and
+ * this thread staged nothing or fd is one whose reads depend on nothing it
+ * staged (a memory device, once batch_flush_for_read() has seen it).
+ */
+static inline bool batch_read_unstaged(int fd)
+{
+	return (!batch_mine ||
+		atomic_load_explicit(&fd_tab[fd].batch_rkind,
+				     memory_order_relaxed) == RK_NEVER) &&
+	       !atomic_load_explicit(&fd_tab[fd].batch_buf,
+				     memory_order_relaxed);
+}
+
 /*
  * Nothing is staged anywhere in the process: a write that is not staged
  * (batch_write() said BATCH_PASS) has no barrier to make first.

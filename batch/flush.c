@@ -538,13 +538,18 @@ void batch_flush_for_write(int fd)
 	errno = saved;
 }
 
+#define MEM_MINOR_KMSG 11	/* /dev/kmsg, on the memory devices' major */
+
 /*
  * What a read of fd may depend on, of what this thread staged. A read that
  * may wait (pipe, socket, tty, eventfd, ...) may wait for the answer to
  * any of it; a regular file may be one this thread wrote through another
  * fd; the memory devices (/dev/zero, /dev/urandom, ...) depend on nothing,
- * so dd's reads from them leave its writes staged.
+ * so dd's reads from them leave its writes staged (and, once seen, take
+ * the fast path: batch_read_unstaged()). /dev/kmsg, on the same major,
+ * waits for messages: one this thread's staged data may cause.
  */
+
 void batch_flush_for_read(int fd)
 {
 	struct fd_rec *r = fd_rec(fd);
@@ -563,7 +568,8 @@ void batch_flush_for_read(int fd)
 			if (k)
 				break;
 			k = syscall(SYS_fstat, fd, &st) == 0 &&
-			    S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 ?
+			    S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 &&
+			    minor(st.st_rdev) != MEM_MINOR_KMSG ?
 				RK_NEVER : RK_MAY;
 			atomic_store_explicit(&r->batch_rkind, k,
 					      memory_order_relaxed);

@@ -40,7 +40,6 @@ enum batch_wait {
 #define OWE_SIGPIPE	0x100	/* fd_rec.batch_err: SIGPIPE still owed */
 #define SKIP_COOLDOWN	16	/* writes left exact after a one-write batch, */
 #define COOL_MAX	8	/* doubled for each one in a row, this often */
-enum { RK_UNKNOWN, RK_MAY, RK_NEVER, RK_FILE };	/* fd_rec.batch_rkind */
 
 struct bbuf {
 	pthread_mutex_t lock;

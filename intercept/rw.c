@@ -116,8 +116,8 @@ static __attribute__((noinline)) ssize_t shim_read(int fd, void *buf, size_t n)
 		return r;
 	if (rw_ring(&q, &r))
 		return r;
-	return route_join(q.done, real.read(fd, (char *)buf + q.done,
-					    n - q.done), q.saved_errno);
+	return route_join(q.done, shim_hot.read(fd, (char *)buf + q.done,
+						n - q.done), q.saved_errno);
 }
 
 static __attribute__((noinline)) ssize_t shim_write(int fd, const void *buf, size_t n)
@@ -132,8 +132,8 @@ static __attribute__((noinline)) ssize_t shim_write(int fd, const void *buf, siz
 		return r;
 	if (rw_ring(&q, &r))
 		return r;
-	return route_join(q.done, real.write(fd, (const char *)buf + q.done,
-					     n - q.done), q.saved_errno);
+	return route_join(q.done, shim_hot.write(fd, (const char *)buf + q.done,
+						 n - q.done), q.saved_errno);
 }
 
 static ssize_t shim_pread(int fd, void *buf, size_t n, off_t off)

@@ -126,9 +126,9 @@ static inline void route_skip(enum shim_call call, enum shim_why why)
 
 /*
  * Under batch, the fast paths are for calls that need no barrier: a read
- * of an fd nothing is staged on, from a thread that staged nothing; a
- * write() batch would not stage now (batch_write_unstaged()); a write that
- * batch_write() passed on (STAGED_ASKED) while nothing is staged anywhere.
+ * batch_read_unstaged() lets through; a write() batch would not stage now
+ * (batch_write_unstaged()); a write that batch_write() passed on
+ * (STAGED_ASKED) while nothing is staged anywhere.
  */
 static inline bool route_batch_clear(int fd, unsigned cls,
 				     enum route_dir dir, bool staged_asked)
@@ -137,9 +137,7 @@ static inline bool route_batch_clear(int fd, unsigned cls,
 		return true;
 	if (dir == DIR_READ) {
 		batch_writes_break(cls);
-		return !batch_mine &&
-		       !atomic_load_explicit(&fd_tab[fd].batch_buf,
-					     memory_order_relaxed);
+		return batch_read_unstaged(fd);
 	}
 	return staged_asked ? batch_nothing_staged() : batch_write_unstaged(fd);
 }

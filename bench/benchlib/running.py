@@ -180,6 +180,12 @@ def stop(run, proc, sig=signal.SIGTERM, pid=None):
     try:
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
+        # Killing strace alone would leave its tracee serving on.
+        if pid != proc.pid:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         proc.kill()
         proc.wait()
 
