@@ -70,12 +70,14 @@ print(d["recommendation"]["profile"], b["output_differs"], b["status_differs"],
 }
 
 @test "compare: a program the shim cannot speed up: keep it without the shim" {
-	# 64-byte reads of a cached file: a ring op costs more than each
-	# read(2), so the judge keeps exact and batch in libc, which with the
-	# interposition is never a gain (0.3x with SHIM_ADAPT=0).
-	head -c 4M /dev/urandom > "$BATS_TEST_TMPDIR/f"
-	run "${RUN[@]}" --compare --quick --profiles exact,batch -- \
-		dd if="$BATS_TEST_TMPDIR/f" of=/dev/null bs=64 status=none
+	# dd's 64-byte reads of a cached file, with its figure printed by the
+	# program and the same in every mode: no profile gains, whatever the
+	# machine's noise does to the times (a timed dd once read 1.25x
+	# faster under exact, all in libc, in a noisy minute).
+	head -c 1M /dev/urandom > "$BATS_TEST_TMPDIR/f"
+	run "${RUN[@]}" --compare --quick --profiles exact,batch \
+		--metric 'rate ([0-9]+)' -- sh -c \
+		"dd if='$BATS_TEST_TMPDIR/f' of=/dev/null bs=64 status=none && echo rate 100"
 	assert_success
 	assert_output --partial 'recommendation: keep it without the shim'
 	assert_output --regexp 'exact .* yes +yes'
