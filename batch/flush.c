@@ -19,9 +19,7 @@
 #include "ring/ring.h"
 #include "shim/real.h"
 
-/* Under the pool's lock (batch_pool_lock), but in a fork child. */
 static bool flusher_started;
-static bool flusher_retired;	/* ended by itself, not joined yet */
 static pthread_t flusher_thread;
 _Atomic int batch_err_top;
 
@@ -242,39 +240,10 @@ static void flush_due(struct bbuf *b)
 	batch_flush_locked(b, b->len != 0);
 }
 
-/*
- * The flusher ends when nothing has been assigned for this long. A second
- * thread costs every later syscall on an fd: the kernel takes a reference
- * to the file once the fd table is shared (about 20 ns a call), so a
- * program that stages now and then (an fd tried again after it cooled
- * down) is not made to pay that all the time.
- */
-#define FLUSHER_IDLE_NS (2 * 1000000L)
-
-/*
- * The flusher, idle for FLUSHER_IDLE_NS, ends if no buffer is assigned:
- * get_buf() assigns one and starts a flusher under the pool's lock, so
- * either this sees the buffer or the stager sees the flusher gone.
- */
-static bool flusher_retire(void)
-{
-	bool quiet;
-
-	batch_pool_lock();
-	quiet = !atomic_load(&batch_closed) && batch_pool_empty();
-	if (quiet) {
-		flusher_started = false;
-		flusher_retired = true;
-	}
-	batch_pool_unlock();
-	return quiet;
-}
-
 static void *flusher(void *arg)
 {
 	struct timespec ts = { (time_t)(batch_bound_ns / 1000000000ULL),
 			       (long)(batch_bound_ns % 1000000000ULL) };
-	const struct timespec idle = { 0, FLUSHER_IDLE_NS };
 
 	(void)arg;
 	batch_is_flusher = true;
@@ -283,10 +252,8 @@ static void *flusher(void *arg)
 		atomic_store(&batch_flusher_idle, true);
 		while (!atomic_load(&batch_assigned) &&
 		       !atomic_load(&batch_closed))
-			if (syscall(SYS_futex, &batch_assigned,
-				    FUTEX_WAIT_PRIVATE, 0, &idle, NULL, 0) &&
-			    errno == ETIMEDOUT && flusher_retire())
-				return NULL;
+			syscall(SYS_futex, &batch_assigned, FUTEX_WAIT_PRIVATE,
+				0, NULL, NULL, 0);
 		atomic_store(&batch_flusher_idle, false);
 		if (atomic_load(&batch_closed))
 			return NULL;
@@ -302,11 +269,7 @@ static void *flusher(void *arg)
 	return NULL;
 }
 
-/*
- * The time bound needs a thread: a writer may block where nobody sees.
- * Called with the pool's lock held; a flusher that retired has let it go
- * and is ending, so joining it here is short.
- */
+/* The time bound needs a thread: a writer may block where nobody sees. */
 void batch_start_flusher(void)
 {
 	bool solo = __libc_single_threaded;
@@ -315,10 +278,6 @@ void batch_start_flusher(void)
 
 	if (flusher_started)
 		return;
-	if (flusher_retired) {
-		pthread_join(flusher_thread, NULL);
-		flusher_retired = false;
-	}
 	flusher_started = true;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -340,7 +299,6 @@ void batch_start_flusher(void)
 void batch_flusher_fork_child(void)
 {
 	flusher_started = false;
-	flusher_retired = false;
 }
 
 /*
@@ -353,17 +311,13 @@ void batch_flusher_fork_child(void)
  */
 void batch_last_thread(void)
 {
-	bool live;
-
 	if (!batch_enabled || batch_is_flusher)
 		return;
 	batch_close();
-	batch_pool_lock();
-	live = flusher_started || flusher_retired;
-	flusher_started = flusher_retired = false;
-	batch_pool_unlock();
-	if (live)
+	if (flusher_started) {
+		flusher_started = false;
 		pthread_join(flusher_thread, NULL);
+	}
 }
 
 /* fd's buffer, NULL if it has none (read unlocked: a hint). */

@@ -39,7 +39,7 @@ enum batch_wait {
 };
 #define OWE_SIGPIPE	0x100	/* fd_rec.batch_err: SIGPIPE still owed */
 #define SKIP_COOLDOWN	16	/* writes left exact after a one-write batch, */
-#define COOL_MAX	11	/* doubled for each one in a row, this often */
+#define COOL_MAX	8	/* doubled for each one in a row, this often */
 
 struct bbuf {
 	pthread_mutex_t lock;
@@ -95,9 +95,6 @@ void batch_same_file_before(int fd);
 void batch_key_forget(int fd);
 void batch_keys_recount(void);
 void batch_start_flusher(void);
-void batch_pool_lock(void);
-void batch_pool_unlock(void);
-bool batch_pool_empty(void);
 void batch_flusher_fork_child(void);
 void batch_last_thread(void);
 void batch_flush_each(bool files_only, bool wait);

@@ -233,25 +233,6 @@ static struct bbuf *get_buf(int fd, enum fd_class cls)
 	return b;
 }
 
-void batch_pool_lock(void)
-{
-	pthread_mutex_lock(&pool_lock);
-}
-
-void batch_pool_unlock(void)
-{
-	pthread_mutex_unlock(&pool_lock);
-}
-
-/* No buffer is assigned; with the pool's lock held, none will be. */
-bool batch_pool_empty(void)
-{
-	for (int i = 0; i < BATCH_BUFS; i++)
-		if (atomic_load(&batch_bufs[i].fd) >= 0)
-			return false;
-	return true;
-}
-
 /*
  * A buffer was given up: the bits of those still assigned. Only tried
  * (a fatal signal's flush may run while its thread holds the pool): a bit
