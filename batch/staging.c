@@ -485,6 +485,13 @@ static long batch_stage(enum shim_call call, int fd, const struct iovec *iov,
 	    (at >= 0 && total > (size_t)(INT64_MAX - at))) {
 		/* What libc sends now must not overtake what waits here. */
 		batch_flush_fd_data(fd);
+		/*
+		 * An fd of a type batch never stages is told so here too, as
+		 * stage() tells it: its writes take the fast path from now
+		 * on, however large (dd of=/dev/null bs=64k).
+		 */
+		if (fd_class_get(fd) == FD_OTHER)
+			atomic_store(&fd_tab[fd].batch_skip, SKIP_ALWAYS);
 		ret = BATCH_PASS;
 	} else {
 		ret = stage(call, fd, iov, cnt, total, nosignal, at);
