@@ -58,7 +58,7 @@ void batch_close(void);
 bool batch_sig_hidden(int sig);
 void batch_sig_release(int sig);
 
-/* fd_rec.batch_rkind: what a read of the fd may depend on (batch_flush_for_read) */
+/* fd_rec.batch_rkind: what a read of the fd may depend on */
 enum { RK_UNKNOWN, RK_MAY, RK_NEVER, RK_FILE };
 
 /*

@@ -549,7 +549,6 @@ void batch_flush_for_write(int fd)
  * the fast path: batch_read_unstaged()). /dev/kmsg, on the same major,
  * waits for messages: one this thread's staged data may cause.
  */
-
 void batch_flush_for_read(int fd)
 {
 	struct fd_rec *r = fd_rec(fd);

@@ -363,10 +363,10 @@ static bool joins(const struct bbuf *b, size_t total, bool nosignal,
 	return b->at >= 0 && b->at + (off_t)b->len == at;
 }
 
-static long stage(enum shim_call call, int fd, const struct iovec *iov,
-		  int cnt, size_t total, bool nosignal, off_t at)
+static long stage(enum shim_call call, int fd, enum fd_class cls,
+		  const struct iovec *iov, int cnt, size_t total, bool nosignal,
+		  off_t at)
 {
-	enum fd_class cls = fd_class_get(fd);
 	struct fd_rec *r = &fd_tab[fd];
 	uint16_t skip = atomic_load_explicit(&r->batch_skip, memory_order_relaxed);
 	struct bbuf *b;
@@ -402,8 +402,6 @@ static long stage(enum shim_call call, int fd, const struct iovec *iov,
 	    (cls != FD_PIPE && !sock && !file)) {
 		if (skip && skip < SKIP_WATCH)
 			atomic_store(&r->batch_skip, skip - 1);
-		else if (cls == FD_OTHER)
-			atomic_store(&r->batch_skip, SKIP_ALWAYS);
 		batch_flush_fd_data(fd);
 		return BATCH_PASS;
 	}
@@ -464,6 +462,7 @@ static long batch_stage(enum shim_call call, int fd, const struct iovec *iov,
 			int cnt, int msg_flags, off_t at)
 {
 	bool nosignal = msg_flags & MSG_NOSIGNAL, ok;
+	enum fd_class cls;
 	size_t total;
 	long ret;
 	int err;
@@ -480,21 +479,22 @@ static long batch_stage(enum shim_call call, int fd, const struct iovec *iov,
 		return sys_ret(-err, 0);
 	}
 	total = iov_sum(call, iov, cnt, &ok);
+	/*
+	 * An fd of a type batch never stages (FD_OTHER: /dev/null, a tty, an
+	 * eventfd) is marked so by any write, however large (dd of=/dev/null
+	 * bs=64k): its writes take the fast path from now on.
+	 */
+	cls = fd_class_get(fd);
+	if (cls == FD_OTHER)
+		atomic_store(&fd_tab[fd].batch_skip, SKIP_ALWAYS);
 	if (!ok || !total || total > cap / 2 ||
 	    (msg_flags & ~MSG_NOSIGNAL) ||
 	    (at >= 0 && total > (size_t)(INT64_MAX - at))) {
 		/* What libc sends now must not overtake what waits here. */
 		batch_flush_fd_data(fd);
-		/*
-		 * An fd of a type batch never stages is told so here too, as
-		 * stage() tells it: its writes take the fast path from now
-		 * on, however large (dd of=/dev/null bs=64k).
-		 */
-		if (fd_class_get(fd) == FD_OTHER)
-			atomic_store(&fd_tab[fd].batch_skip, SKIP_ALWAYS);
 		ret = BATCH_PASS;
 	} else {
-		ret = stage(call, fd, iov, cnt, total, nosignal, at);
+		ret = stage(call, fd, cls, iov, cnt, total, nosignal, at);
 	}
 	in_batch = 0;
 	return ret;

@@ -5,8 +5,8 @@
  * staged (dd if=/dev/urandom bs=64 | ...), and the verdict belongs to the
  * file, not the number. Two parts:
  * - dd: 64-byte reads from /dev/urandom and /dev/zero, each written to a
- *   pipe; the reader's hash of the stream must be the writer's, and under the shim the
- *   writes leave in few flushes (SHIM-EXPECT batch.flushes);
+ *   pipe; the reader's hash of the stream must be the writer's, and under
+ *   the shim the writes leave in few flushes (SHIM-EXPECT batch.flushes);
  * - the number reused: a number that named /dev/zero names an eventfd
  *   next (by dup2, or by close and F_DUPFD), and the eventfd is only
  *   written once the other process has read the byte staged on a pipe
