@@ -12,7 +12,13 @@
 #include "bench.h"
 #include <fcntl.h>
 #include <liburing.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sched.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 
 #define BATCH 32
 #define FILE_SIZE (1 << 20)
@@ -142,6 +148,55 @@ static void measure_flush(const char *name, bool sock, enum flush_how how)
 	fflush(stdout);
 }
 
+enum fd_share { SHARE_SOLO, SHARE_IDLE, SHARE_PRIVATE };
+static int share_pipe[2];
+static atomic_int share_ready;
+
+static void pipe_rw_n(unsigned int n, size_t size)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (write(share_pipe[1], buf, size) != (ssize_t)size ||
+		    read(share_pipe[0], buf, size) != (ssize_t)size)
+			die("pipe");
+}
+
+static void *idle_thread(void *arg)
+{
+	if (*(enum fd_share *)arg == SHARE_PRIVATE &&
+	    (unshare(CLONE_FILES) ||
+	     syscall(SYS_close_range, 0U, ~0U, 0U)))
+		die("unshare");
+	atomic_store(&share_ready, 1);
+	for (;;)
+		pause();
+	return NULL;
+}
+
+/* In a child of its own: no thread nor io-wq worker from the rest. */
+static void measure_share(const char *name, enum fd_share how)
+{
+	pthread_t t;
+	int st;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		if (pipe(share_pipe))
+			die("pipe");
+		if (how != SHARE_SOLO) {
+			if (pthread_create(&t, NULL, idle_thread, &how))
+				die("pthread_create");
+			while (!atomic_load(&share_ready))
+				sched_yield();
+		}
+		measure(name, pipe_rw_n, 1, 64);
+		_exit(0);
+	}
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st))
+		die("%s: child failed", name);
+}
+
 static void make_file(void)
 {
 	const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
@@ -195,6 +250,9 @@ int main(int argc, char **argv)
 			measure_flush(name, sock, (enum flush_how)h);
 		}
 	}
+	measure_share("fdtable.solo", SHARE_SOLO);
+	measure_share("fdtable.idle", SHARE_IDLE);
+	measure_share("fdtable.private", SHARE_PRIVATE);
 	io_uring_queue_exit(&ring);
 	close(file_fd);
 	return 0;
