@@ -8,6 +8,13 @@
  * or one io_uring_enter with the eight as one linked chain (what keeps
  * their order), or unlinked. Only the writes are timed; the reads that
  * drain the other ends are not.
+ *
+ * fdtable.*: a 64-byte write and read through one pipe, as system calls,
+ * in a process of one thread (solo), beside a second thread that only
+ * sleeps (idle: once the fd table is shared, the kernel takes a reference
+ * on each call's file), and beside that thread on a private fd table of
+ * its own (private). What a helper thread of the shim (batch's flusher)
+ * costs every call of the process, and what unsharing the table saves.
  */
 #include "bench.h"
 #include <fcntl.h>
@@ -15,7 +22,6 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sched.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
