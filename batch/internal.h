@@ -126,6 +126,6 @@ void batch_chain_init(void);
 /* signals.c */
 long batch_pipe_write_quiet(int fd, const char *p, size_t n, bool *owe);
 void batch_raise_sigpipe(void);
-void batch_install_fatal(void);
+void batch_arm_fatal(void);
 
 #endif

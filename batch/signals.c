@@ -67,7 +67,7 @@ static void on_fatal(int sig)
 	syscall(SYS_tgkill, syscall(SYS_getpid), syscall(SYS_gettid), sig);
 }
 
-void batch_install_fatal(void)
+static void install_fatal(void)
 {
 	struct sigaction a = { .sa_handler = on_fatal }, old;
 	size_t i;
@@ -82,6 +82,28 @@ void batch_install_fatal(void)
 		    real.sigaction(sig, &a, NULL) == 0)
 			atomic_fetch_or(&sig_ours, 1ULL << sig);
 	}
+}
+
+static _Atomic bool fatal_armed;
+
+/*
+ * The handlers go in once, at the process's first staged write or its
+ * first pthread_create, whichever comes first: a process that never
+ * stages makes none of these calls, and reading each disposition then
+ * setting the shim's cannot race another thread's sigaction, there being
+ * no other thread yet, nor this one's handlers (the mask keeps them out).
+ * A fork child inherits them with the flag.
+ */
+void batch_arm_fatal(void)
+{
+	uint64_t all = ~0ULL, old;
+
+	if (atomic_load_explicit(&fatal_armed, memory_order_relaxed))
+		return;
+	syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, &old, sizeof(all));
+	if (!atomic_exchange(&fatal_armed, true))
+		install_fatal();
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, sizeof(old));
 }
 
 /* Is the shim's handler in place where the application set nothing? */

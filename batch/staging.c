@@ -195,7 +195,9 @@ static struct bbuf *get_buf(int fd, enum fd_class cls)
 	bool sock = cls == FD_SOCKET;
 	struct stat st;
 
-	/* The fd table grown, while the process may have one thread. */
+	/* The fatal signals' handlers and the fd table grown, while the
+	 * process may have one thread. */
+	batch_arm_fatal();
 	shim_settle_soon();
 	d = take_dup(fd, sock, &st, &fl);
 	if (d < 0)
@@ -636,12 +638,12 @@ void batch_init(void)
 		fd_key = NULL;
 	batch_enabled = true;
 	batch_chain_init();
-	batch_install_fatal();
 	shim_hook_add(HOOK_SPAWN, flush_for_child);
 	shim_hook_add(HOOK_FORK_CHILD, batch_fork_child);
 	shim_hook_add(HOOK_EXIT, flush_at_exit);
 	shim_hook_add(HOOK_SETTLE, grow_fd_table);
 	shim_hook_add(HOOK_LAST_THREAD, batch_last_thread);
+	shim_hook_add(HOOK_THREAD, batch_arm_fatal);
 }
 
 /*

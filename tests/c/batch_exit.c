@@ -4,6 +4,9 @@
  * process ends: return from main, exit, _exit, _Exit, exec, a fatal
  * signal it did not catch (SIGTERM, SIGINT, SIGABRT from abort), and in
  * a fork child too. Only SIGKILL, which nothing can catch, would lose it.
+ * The shim's own handlers stay out of sight: the disposition reads
+ * SIG_DFL before and after the first staged write, and a handler the
+ * program set before writing anything is the one that runs.
  */
 #include <sys/wait.h>
 
@@ -13,15 +16,33 @@
 /* SHIM-EXPECT: write.batch>=8 */
 
 enum { END_RETURN, END_EXIT, END__EXIT, END__EXIT2, END_EXEC, END_TERM,
-       END_INT, END_ABORT, END__NR };
+       END_INT, END_ABORT, END_OWN, END__NR };
 static const char *const ends[] = { "return", "exit", "_exit", "_Exit",
-				    "exec", "SIGTERM", "SIGINT", "abort" };
+				    "exec", "SIGTERM", "SIGINT", "abort",
+				    "own" };
+
+static void on_term(int sig)
+{
+	_exit(sig);
+}
+
+/* What the program is told SIGTERM's disposition is. */
+static bool term_is_default(void)
+{
+	struct sigaction old;
+
+	return sigaction(SIGTERM, NULL, &old) == 0 && old.sa_handler == SIG_DFL;
+}
 
 static int child_main(int how)
 {
 	char line[64];
 	int n = snprintf(line, sizeof(line), "written before %s\n", ends[how]);
 
+	if (how == END_OWN)
+		signal(SIGTERM, on_term);
+	else if (!term_is_default())
+		return 2;
 	/* Several small writes: staged, in the batch profile. */
 	for (int i = 0; i < n; i++)
 		write(1, line + i, 1);
@@ -36,6 +57,11 @@ static int child_main(int how)
 		execl("/bin/true", "true", (char *)NULL);
 		_exit(127);
 	case END_TERM:
+		if (!term_is_default())
+			return 2;
+		kill(getpid(), SIGTERM);
+		break;
+	case END_OWN:
 		kill(getpid(), SIGTERM);
 		break;
 	case END_INT:
