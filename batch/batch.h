@@ -51,6 +51,7 @@ void batch_flush_files(void);
 void batch_files_shared(void);
 int batch_take_error(int fd, bool nosignal);
 void batch_fd_changed(int fd);
+int batch_fd_closing(int fd);
 void batch_fd_forget(int fd);
 /* Started by the router (route_init); registers its own hooks. */
 void batch_init(void);
@@ -127,6 +128,32 @@ static inline void batch_writes_break(unsigned cls)
 {
 	if (cls == FD_PIPE || cls == FD_SOCKET || cls == FD_UNKNOWN)
 		batch_last_write = -1;
+}
+
+/*
+ * A read of the pipe fd (class cls) with nothing staged, right after a
+ * write to a watched pipe or socket: if the pipe answers at once, that
+ * write may still start a run (batch_read_now() asks). Not where both
+ * are known to be the same pipe's ends (written, then read back).
+ */
+static inline bool batch_read_may_keep_run(int fd, unsigned cls)
+{
+	int last = batch_last_write;
+	uint32_t ino;
+	unsigned c;
+
+	if (cls != FD_PIPE || last < 0 || last == fd || batch_mine ||
+	    (unsigned)last >= FD_MAX ||
+	    !atomic_load_explicit(&fd_tab[last].batch_skip,
+				  memory_order_relaxed))
+		return false;
+	c = atomic_load_explicit(&fd_tab[last].cls, memory_order_relaxed);
+	if (c == FD_SOCKET)
+		return true;
+	ino = atomic_load_explicit(&fd_tab[fd].batch_ino, memory_order_relaxed);
+	return c == FD_PIPE &&
+	       (!ino || ino != atomic_load_explicit(&fd_tab[last].batch_ino,
+						    memory_order_relaxed));
 }
 
 /*

@@ -398,12 +398,30 @@ void batch_fd_changed(int fd)
 		return;
 	batch_flush_fd(fd, true);
 	atomic_store(&fd_tab[fd].batch_skip, 0);
-	atomic_store(&fd_tab[fd].batch_seen, 0);	/* a socket: watched again */
+	atomic_store(&fd_tab[fd].batch_seen, 0);	/* watched again */
+	atomic_store(&fd_tab[fd].batch_ino, 0);
+	if (batch_last_write == fd)
+		batch_last_write = -1;	/* a run does not outlive its fd */
 	batch_key_forget(fd);
 	for (i = 0; i < BATCH_BUFS; i++)
 		if (atomic_load(&batch_bufs[i].fd) >= 0 &&
 		    batch_bufs[i].dupfd == fd)
 			batch_flush_fd(batch_bufs[i].fd, true);
+}
+
+/*
+ * fd is about to be closed, by close() or by a stream's fclose()/pclose():
+ * batch_fd_changed(), and the error a staged write left, which the close
+ * reports as after write-back (0: none). A reader that left without
+ * reading gives the close nothing to say.
+ */
+int batch_fd_closing(int fd)
+{
+	int err;
+
+	batch_fd_changed(fd);
+	err = batch_take_error(fd, true);
+	return err == EPIPE ? 0 : err;
 }
 
 static bool any_or_file(const struct bbuf *b, const void *files_only)
@@ -416,11 +434,11 @@ static bool any_or_file(const struct bbuf *b, const void *files_only)
  * barriers: a request waiting for its answer; or before the thread wrote
  * to another fd) only added a copy, so its fd stays exact for a while,
  * longer each time in a row, or until its next run of writes
- * (batch_write_continues()). One that held more resets that. A socket
- * waits for its next run alone: every read of it breaks a run, so a run
- * is the one sign that staging pays. A pipe's reads may leave its data
- * staged (batch_read_now()), and a pipe or file is tried again after the
- * count of writes, however they came.
+ * (batch_write_continues()). One that held more resets that. A pipe or
+ * socket waits for its next run alone: a run is the one sign that staging
+ * pays (a pipe read that answers at once does not break one:
+ * batch_read_now()). A file is tried again after the count of writes,
+ * however they came.
  */
 void batch_cool_down(const struct bbuf *b)
 {
@@ -434,9 +452,9 @@ void batch_cool_down(const struct bbuf *b)
 		return;
 	}
 	atomic_store_explicit(&r->batch_skip,
-			      b->sock ? SKIP_WATCH
-				      : SKIP_COOLDOWN << (n < COOL_MAX ? n
-								       : COOL_MAX),
+			      !b->file ? SKIP_WATCH
+				       : SKIP_COOLDOWN << (n < COOL_MAX ? n
+									: COOL_MAX),
 			      memory_order_relaxed);
 	if (n <= COOL_MAX)
 		atomic_store_explicit(&r->batch_cool, n + 1,
@@ -581,17 +599,47 @@ void batch_flush_for_read(int fd)
 		batch_flush_mine(k == RK_FILE);
 }
 
+/* fd's pipe, told apart from others by its inode's low bits; asked once. */
+static uint32_t pipe_ino(int fd)
+{
+	struct fd_rec *r = &fd_tab[fd];
+	uint32_t ino = atomic_load_explicit(&r->batch_ino, memory_order_relaxed);
+	struct stat st;
+
+	if (!ino && syscall(SYS_fstat, fd, &st) == 0) {
+		ino = (uint32_t)st.st_ino ? (uint32_t)st.st_ino : 1;
+		atomic_store_explicit(&r->batch_ino, ino, memory_order_relaxed);
+	}
+	return ino;
+}
+
 /*
- * A read of a pipe while this thread has staged data: a pipe that holds
- * data (or has no writer left) answers at once, so the read cannot wait
- * and what is staged stays staged; a filter that reads and writes so
- * batches across its reads. An empty pipe says EAGAIN and changes
- * nothing: the caller's path sends the staged data before it may wait.
- * A pipe that keeps saying EAGAIN is asked less often (the fd's would-block
- * prediction, as for the ring's attempts).
- * The read is a cancellation point as the syscall is. BATCH_PASS: the
- * caller's path does the read. Without the judge (SHIM_ADAPT=0) the ring
- * serves every read it can, this one too.
+ * Nothing is staged, and this thread last wrote a watched pipe or socket
+ * (LAST, not staged until a run): may a read of the pipe fd that answers
+ * at once keep that run going? Not if fd is the other end of LAST's pipe:
+ * staged, that write would have gone out for this read (write, then read
+ * it back, pays nothing to stage). If not, the run ends here.
+ */
+static bool read_keeps_run(int fd, int last)
+{
+	if (batch_read_may_keep_run(fd, FD_PIPE) &&
+	    (fd_class_get(last) == FD_SOCKET || pipe_ino(last) != pipe_ino(fd)))
+		return true;
+	batch_writes_break(FD_PIPE);
+	return false;
+}
+
+/*
+ * A read of a pipe between two writes: a pipe that holds data (or has no
+ * writer left) answers at once, so the read cannot wait. With data staged,
+ * what is staged stays staged; with none, the write before it stays the
+ * start of a run, so the next write to that fd is staged. A filter that
+ * reads and writes so batches across its reads. An empty pipe says EAGAIN
+ * and changes nothing: the caller's path sends the staged data before it
+ * may wait, and ends the run. A pipe that keeps saying EAGAIN is asked
+ * less often (the fd's would-block prediction, as for the ring's
+ * attempts). The read is a cancellation point as the syscall is.
+ * BATCH_PASS: the caller's path does the read.
  */
 long batch_read_now(enum shim_call call, int fd, const struct iovec *iov,
 		    int cnt)
@@ -600,11 +648,14 @@ long batch_read_now(enum shim_call call, int fd, const struct iovec *iov,
 	int saved = errno;
 	long r;
 
-	if (!batch_mine || !shim_cfg.adapt || in_batch || shim_in_vfork ||
-	    fd_class_get(fd) != FD_PIPE ||
-	    !ring_cap_allowed(RCAP_FEATURE, RF_PIPE_NOWAIT) ||
-	    fd_wb_predicted(rec))
+	if (in_batch || shim_in_vfork || fd_class_get(fd) != FD_PIPE ||
+	    (!batch_mine && !read_keeps_run(fd, batch_last_write)))
 		return BATCH_PASS;
+	if (!ring_cap_allowed(RCAP_FEATURE, RF_PIPE_NOWAIT) ||
+	    fd_wb_predicted(rec)) {
+		batch_writes_break(FD_PIPE);
+		return BATCH_PASS;
+	}
 	pthread_testcancel();
 	r = syscall(SYS_preadv2, fd, iov, cnt, -1L, 0L, RWF_NOWAIT);
 	if (r < 0) {
@@ -613,6 +664,7 @@ long batch_read_now(enum shim_call call, int fd, const struct iovec *iov,
 		else if (errno == EAGAIN)
 			fd_wb_miss(rec);	/* the would-block prediction */
 		errno = saved;
+		batch_writes_break(FD_PIPE);	/* it may wait: a barrier */
 		return BATCH_PASS;
 	}
 	fd_wb_hit(rec);

@@ -384,14 +384,16 @@ static long stage(enum shim_call call, int fd, enum fd_class cls,
 		run = true;
 
 	/*
-	 * A socket is watched from the start: a request's answer is written
-	 * once, and a copy plus a dup of the fd would only add to it.
-	 * Staging starts at its first run of writes (the second write in a
-	 * row), and so does it for an fd that cools down.
+	 * A pipe or socket is watched from the start: a request's answer is
+	 * written once, a pipe's message may be read back before the next,
+	 * and a copy plus a dup of the fd (and the flusher thread the first
+	 * one starts) would only add to it. Staging starts at its first run
+	 * of writes (the second write in a row), and so does it for an fd
+	 * that cools down.
 	 */
 	if (!atomic_load_explicit(&r->batch_seen, memory_order_relaxed)) {
 		atomic_store_explicit(&r->batch_seen, 1, memory_order_relaxed);
-		if (sock && !skip && !run)
+		if (!file && !skip && !run)
 			atomic_store(&r->batch_skip, skip = SKIP_WATCH);
 	}
 	if (run && skip && skip != SKIP_ALWAYS)

@@ -17,13 +17,8 @@ SHIM_EXPORT int close(int fd)
 	/* Without the shim this number is not open. */
 	if (unlikely(ring_owns_fd(fd)))
 		return (int)sys_ret(-EBADF, 0);
-	if (unlikely(batch_enabled) && !shim_in_vfork) {
-		batch_fd_changed(fd);
-		err = batch_take_error(fd, true);
-		/* The reader left without reading: nothing for close to say. */
-		if (err == EPIPE)
-			err = 0;
-	}
+	if (unlikely(batch_enabled) && !shim_in_vfork)
+		err = batch_fd_closing(fd);
 	if (likely(!shim_in_vfork))
 		route_fd_forget(fd);
 	ret = real.close(fd);

@@ -111,7 +111,7 @@ static __attribute__((noinline)) ssize_t shim_read(int fd, void *buf, size_t n)
 			.off = -1 };
 	long r;
 
-	if (unlikely(batch_mine) &&
+	if (unlikely(batch_mine | (batch_last_write >= 0)) &&
 	    (r = batch_read_now(C_READ, fd, &v, 1)) != BATCH_PASS)
 		return r;
 	if (rw_ring(&q, &r))
@@ -246,7 +246,8 @@ SHIM_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 	struct iovec rest[ROUTE_IOV_MAX];
 	long r;
 
-	if (unlikely(batch_mine) && cnt > 0 && cnt <= ROUTE_IOV_MAX &&
+	if (unlikely(batch_mine | (batch_last_write >= 0)) && cnt > 0 &&
+	    cnt <= ROUTE_IOV_MAX &&
 	    umem_readable(iov, (size_t)cnt * sizeof(*iov)) &&
 	    (r = batch_read_now(C_READV, fd, iov, cnt)) != BATCH_PASS)
 		return r;

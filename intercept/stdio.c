@@ -16,7 +16,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "batch/batch.h"
+#include "route/route.h"
 #include "shim/real.h"
 
 /* <stdio.h> may make macros or inlines of these: the symbols are meant. */
@@ -41,8 +41,37 @@ SHIM_EXPORT int fflush(FILE *f)
 { stdio_barrier(f); return REAL_STDIO(fflush)(f); }
 SHIM_EXPORT int fflush_unlocked(FILE *f)
 { stdio_barrier(f); return REAL_STDIO(fflush_unlocked)(f); }
+
+/*
+ * fclose and pclose close the stream's fd where the shim cannot see: under
+ * batch, what was staged on it goes out and what the shim knew of the fd
+ * is forgotten first, as close() does, while the number is still this
+ * stream's. A staged write's error is the close's, as close() reports it.
+ */
+static int stdio_closing(FILE *f)
+{
+	int fd = f ? f->_fileno : -1, err = 0;
+
+	if (unlikely(batch_enabled) && fd >= 0 && !shim_in_vfork) {
+		batch_before_write(fd);
+		err = batch_fd_closing(fd);
+		route_fd_forget(fd);
+	}
+	return err;
+}
+
+/* RET, what glibc's close of the stream said; ERR, stdio_closing()'s. */
+static int stdio_closed(int err, int ret)
+{
+	if (unlikely(err) && ret == 0)
+		return (int)sys_ret(-err, 0);	/* EOF */
+	return ret;
+}
+
 SHIM_EXPORT int fclose(FILE *f)
-{ stdio_barrier(f); return REAL_STDIO(fclose)(f); }
+{ int err = stdio_closing(f); return stdio_closed(err, REAL_STDIO(fclose)(f)); }
+SHIM_EXPORT int pclose(FILE *f)
+{ int err = stdio_closing(f); return stdio_closed(err, REAL_STDIO(pclose)(f)); }
 SHIM_EXPORT size_t fwrite(const void *p, size_t size, size_t n, FILE *f)
 { stdio_barrier(f); return REAL_STDIO(fwrite)(p, size, n, f); }
 SHIM_EXPORT size_t fwrite_unlocked(const void *p, size_t size, size_t n,

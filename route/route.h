@@ -136,6 +136,8 @@ static inline bool route_batch_clear(int fd, unsigned cls,
 	if (likely(!batch_enabled))
 		return true;
 	if (dir == DIR_READ) {
+		if (batch_read_may_keep_run(fd, cls))
+			return false;	/* batch_read_now() asks */
 		batch_writes_break(cls);
 		return batch_read_unstaged(fd);
 	}

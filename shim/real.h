@@ -168,6 +168,7 @@ extern struct shim_real real;
 	X(int, fflush, (FILE *))					\
 	X(int, fflush_unlocked, (FILE *))				\
 	X(int, fclose, (FILE *))					\
+	X(int, pclose, (FILE *))					\
 	X(size_t, fwrite, (const void *, size_t, size_t, FILE *))	\
 	X(size_t, fwrite_unlocked, (const void *, size_t, size_t, FILE *)) \
 	X(int, fputs, (const char *, FILE *))				\

@@ -378,6 +378,7 @@ struct fd_rec {
 	_Atomic uint8_t batch_seen;	/* batch has looked at the fd */
 	_Atomic uint16_t batch_skip;	/* writes left unstaged */
 	_Atomic uint16_t batch_err;	/* errno | owed SIGPIPE */
+	_Atomic uint32_t batch_ino;	/* a pipe's inode (low bits), 0: not asked */
 };
 /* The fds the shim keeps a record of (and the rings hide theirs below). */
 #define FD_MAX 65536

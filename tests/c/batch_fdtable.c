@@ -31,22 +31,28 @@ static long fd_table_size(void)
 	return p ? atol(p + 7) : -1;
 }
 
-/* A staged write and its read-back, from a thread of its own. */
+/*
+ * A staged write and its read-back, from a thread of its own: the second
+ * write of a run is the one staged (a pipe is watched until then).
+ */
 static void *stage_once(void *arg)
 {
 	long *size = arg;
-	char c = 0;
+	char c[2] = { 0, 0 };
 	int p[2];
 
 	size[0] = fd_table_size();
 	if (pipe(p))
 		return NULL;
 	write(p[1], "x", 1);
+	write(p[1], "y", 1);
 	size[1] = fd_table_size();
-	read(p[0], &c, 1);	/* a barrier: the staged byte goes first */
+	/* a barrier: the staged byte goes first */
+	if (t_read_full(p[0], c, 2) != 2)
+		c[0] = 0;
 	close(p[0]);
 	close(p[1]);
-	return c == 'x' ? arg : NULL;
+	return c[0] == 'x' && c[1] == 'y' ? arg : NULL;
 }
 
 static bool table_kept(const char *who)
