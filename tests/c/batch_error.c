@@ -28,9 +28,9 @@ static void until_error(const char *what, int sock, int flags)
 	else
 		pipe(s);
 	hits = 0;
-	/* A socket is staged from the second write of a run on. */
+	/* A pipe or socket is staged from the second write of a run on. */
 	r = sock ? send(s[1], "da", 2, flags) + send(s[1], "ta", 2, flags)
-		 : write(s[1], "data", 4);
+		 : write(s[1], "da", 2) + write(s[1], "ta", 2);
 	printf("%s: first write -> %ld\n", what, r);
 	close(s[0]);
 	for (i = 0; i < 50; i++) {
@@ -55,10 +55,15 @@ static void middle_of_three(void)
 	if (pipe(a) || pipe(b) || pipe(c))
 		exit(T_EXIT_FAIL);
 	hits = 0;
-	write(a[1], "first ", 6);
-	write(b[1], "second", 6);
+	/* Each fd starts with a run, so that it is staged with or without
+	 * the linked flush (which also stages a move between fds). */
+	write(a[1], "fir", 3);
+	write(a[1], "st ", 3);
+	write(b[1], "sec", 3);
+	write(b[1], "ond", 3);
 	close(b[0]);
-	write(c[1], "third", 5);
+	write(c[1], "thi", 3);
+	write(c[1], "rd", 2);
 	write(a[1], "again", 5);
 	errno = 0;
 	r = write(b[1], "late", 4);
