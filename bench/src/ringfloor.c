@@ -9,6 +9,10 @@
  * their order), or unlinked. Only the writes are timed; the reads that
  * drain the other ends are not.
  *
+ * *.fixed: the same with the file registered (IOSQE_FIXED_FILE), which
+ * spares the kernel taking and dropping a reference to the file per op:
+ * what registered files could save the shim's ring ops at best.
+ *
  * fdtable.*: a 64-byte write and read through one pipe, as system calls,
  * in a process of one thread (solo), beside a second thread that only
  * sleeps (idle: once the fd table is shared, the kernel takes a reference
@@ -32,6 +36,7 @@
 static uint64_t budget_ns = 300000000;
 static struct io_uring ring;
 static int file_fd;
+static bool fixed;	/* ops name registered file slots, not fds */
 static char *buf;
 
 static void reap(unsigned int n)
@@ -60,11 +65,25 @@ static void nop_n(unsigned int n, size_t size)
 	reap(n);
 }
 
+/* fd, or its slot (registered at the same index as in fds[] below). */
+static void set_file(struct io_uring_sqe *sqe, int slot)
+{
+	if (fixed) {
+		sqe->fd = slot;
+		sqe->flags |= IOSQE_FIXED_FILE;
+	}
+}
+
 static void read_n(unsigned int n, size_t size)
 {
-	for (unsigned int i = 0; i < n; i++)
-		io_uring_prep_read(io_uring_get_sqe(&ring), file_fd,
-				   buf + i * size, size, (i * size) % FILE_SIZE);
+	struct io_uring_sqe *sqe;
+
+	for (unsigned int i = 0; i < n; i++) {
+		sqe = io_uring_get_sqe(&ring);
+		io_uring_prep_read(sqe, file_fd, buf + i * size, size,
+				   (i * size) % FILE_SIZE);
+		set_file(sqe, 0);
+	}
 	if (io_uring_submit_and_wait(&ring, n) < 0)
 		die("submit");
 	reap(n);
@@ -114,6 +133,7 @@ static void flush_once(const int *w, bool sock, enum flush_how how)
 			io_uring_prep_send(sqe, w[i], buf, 64, MSG_NOSIGNAL);
 		else
 			io_uring_prep_write(sqe, w[i], buf, 64, 0);
+		set_file(sqe, i);
 		if (how == FLUSH_LINKED && i < FLUSH_FDS - 1)
 			sqe->flags |= IOSQE_IO_LINK;
 	}
@@ -136,6 +156,8 @@ static void measure_flush(const char *name, bool sock, enum flush_how how)
 		r[i] = p[0];
 		w[i] = p[1];
 	}
+	if (fixed && io_uring_register_files(&ring, w, FLUSH_FDS))
+		die("register_files");
 	do {
 		t0 = now_ns();
 		flush_once(w, sock, how);
@@ -145,6 +167,8 @@ static void measure_flush(const char *name, bool sock, enum flush_how how)
 			if (read(r[i], sink, sizeof(sink)) != 64)
 				die("read");
 	} while (now_ns() - start < budget_ns);
+	if (fixed)
+		io_uring_unregister_files(&ring);
 	for (int i = 0; i < FLUSH_FDS; i++) {
 		close(r[i]);
 		close(w[i]);
@@ -247,6 +271,15 @@ int main(int argc, char **argv)
 		snprintf(name, sizeof(name), "read.uring32.%zu", sizes[i]);
 		measure(name, read_n, BATCH, sizes[i]);
 	}
+	if (io_uring_register_files(&ring, &file_fd, 1))
+		die("register_files");
+	fixed = true;
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		snprintf(name, sizeof(name), "read.uring1.%zu.fixed", sizes[i]);
+		measure(name, read_n, 1, sizes[i]);
+	}
+	io_uring_unregister_files(&ring);
+	fixed = false;
 	for (int sock = 0; sock < 2; sock++) {
 		static const char *how[] = { "syscalls", "linked", "unlinked" };
 
@@ -255,6 +288,11 @@ int main(int argc, char **argv)
 				 sock ? "unix" : "pipe", how[h]);
 			measure_flush(name, sock, (enum flush_how)h);
 		}
+		snprintf(name, sizeof(name), "flush8.%s.linked.fixed",
+			 sock ? "unix" : "pipe");
+		fixed = true;
+		measure_flush(name, sock, FLUSH_LINKED);
+		fixed = false;
 	}
 	measure_share("fdtable.solo", SHARE_SOLO);
 	measure_share("fdtable.idle", SHARE_IDLE);
