@@ -53,8 +53,11 @@ static bool replacing(int oldfd, int newfd)
 {
 	if (unlikely(ring_owns_fd(oldfd)))
 		return false;
-	if (unlikely(batch_enabled) && oldfd != newfd && !shim_in_vfork)
-		batch_fd_changed(newfd);
+	if (oldfd != newfd && !shim_in_vfork) {
+		if (unlikely(batch_enabled))
+			batch_fd_changed(newfd);
+		route_fd_closing(newfd);
+	}
 	return true;
 }
 
@@ -148,8 +151,12 @@ SHIM_EXPORT int close_range(unsigned int lo, unsigned int hi, int flags)
 {
 	int ret;
 
-	if (!(flags & CLOSE_RANGE_CLOEXEC) && !shim_in_vfork)
+	if (!(flags & CLOSE_RANGE_CLOEXEC) && !shim_in_vfork) {
 		batch_flush_all(true);
+		/* A slot must let the file go before the fd does. */
+		if (lo <= hi && route_fixed_any())
+			route_fixed_forget(lo, hi);
+	}
 	if (lo <= hi && !(flags & CLOSE_RANGE_CLOEXEC) && owns_any(lo, hi))
 		ret = close_range_around(lo, hi, flags);
 	else
@@ -163,8 +170,11 @@ SHIM_EXPORT void closefrom(int lo)
 {
 	if (lo < 0)
 		lo = 0;
-	if (!shim_in_vfork)
+	if (!shim_in_vfork) {
 		batch_flush_all(true);
+		if (route_fixed_any())
+			route_fixed_forget((unsigned int)lo, ~0U);
+	}
 	if (owns_any((unsigned int)lo, ~0U))
 		close_range_around((unsigned int)lo, ~0U, 0);
 	else
@@ -226,3 +236,34 @@ SHIM_EXPORT int openat(int dfd, const char *path, int flags, ...)
 
 SHIM_EXPORT __typeof(open) open64 __attribute__((alias("open")));
 SHIM_EXPORT __typeof(openat) openat64 __attribute__((alias("openat")));
+
+/*
+ * daemon() and login_tty() put another file on fds 0-2 (and login_tty
+ * closes its fd) where the shim cannot see: no slot may hold the files
+ * they let go, and what the shim knew of those numbers is forgotten.
+ */
+SHIM_EXPORT int daemon(int nochdir, int noclose)
+{
+	int ret;
+
+	if (!shim_in_vfork)
+		route_fixed_release();
+	ret = REAL_STDIO(daemon)(nochdir, noclose);
+	if (ret == 0 && !noclose && !shim_in_vfork)
+		route_fd_forget_range(0, 2);
+	return ret;
+}
+
+SHIM_EXPORT int login_tty(int fd)
+{
+	int ret;
+
+	if (!shim_in_vfork)
+		route_fixed_release();
+	ret = REAL_STDIO(login_tty)(fd);
+	if (ret == 0 && !shim_in_vfork) {
+		route_fd_forget_range(0, 2);
+		route_fd_forget(fd);
+	}
+	return ret;
+}

@@ -43,19 +43,24 @@ SHIM_EXPORT int fflush_unlocked(FILE *f)
 { stdio_barrier(f); return REAL_STDIO(fflush_unlocked)(f); }
 
 /*
- * fclose and pclose close the stream's fd where the shim cannot see: under
- * batch, what was staged on it goes out and what the shim knew of the fd
- * is forgotten first, as close() does, while the number is still this
- * stream's. A staged write's error is the close's, as close() reports it.
+ * fclose and pclose close the stream's fd where the shim cannot see: as
+ * close() does, while the number is still this stream's, a registered
+ * file's slot lets it go, and under batch what was staged on it goes out
+ * and what the shim knew of the fd is forgotten. A staged write's error
+ * is the close's, as close() reports it.
  */
 static int stdio_closing(FILE *f)
 {
 	int fd = f ? f->_fileno : -1, err = 0;
 
-	if (unlikely(batch_enabled) && fd >= 0 && !shim_in_vfork) {
+	if (fd < 0 || shim_in_vfork)
+		return 0;
+	if (unlikely(batch_enabled)) {
 		batch_before_write(fd);
 		err = batch_fd_closing(fd);
 		route_fd_forget(fd);
+	} else {
+		route_fd_closing(fd);
 	}
 	return err;
 }
@@ -72,6 +77,28 @@ SHIM_EXPORT int fclose(FILE *f)
 { int err = stdio_closing(f); return stdio_closed(err, REAL_STDIO(fclose)(f)); }
 SHIM_EXPORT int pclose(FILE *f)
 { int err = stdio_closing(f); return stdio_closed(err, REAL_STDIO(pclose)(f)); }
+/*
+ * freopen closes the stream's fd and most often opens the new file on the
+ * same number, unseen: as fclose before it. A staged write's error has no
+ * call left to report it, as for a close whose result is not looked at.
+ */
+SHIM_EXPORT FILE *freopen(const char *path, const char *mode, FILE *f)
+{ stdio_closing(f); return REAL_STDIO(freopen)(path, mode, f); }
+SHIM_EXPORT FILE *freopen64(const char *path, const char *mode, FILE *f)
+{ stdio_closing(f); return REAL_STDIO(freopen64)(path, mode, f); }
+
+/* Every stream closed: what is staged goes out, and no slot holds a file. */
+SHIM_EXPORT int fcloseall(void)
+{
+	int (*real_fcloseall)(void) = REAL_STDIO(fcloseall);
+
+	if (!shim_in_vfork) {
+		stdio_barrier(NULL);
+		route_fixed_release();
+	}
+	return real_fcloseall();
+}
+
 SHIM_EXPORT size_t fwrite(const void *p, size_t size, size_t n, FILE *f)
 { stdio_barrier(f); return REAL_STDIO(fwrite)(p, size, n, f); }
 SHIM_EXPORT size_t fwrite_unlocked(const void *p, size_t size, size_t n,

@@ -58,6 +58,12 @@ const struct ring_cap ring_cap_table[] = {
 	 */
 	{ "SEND_WAITALL",	  RCAP_FEATURE, RF_SEND_WAITALL,      KV(5, 19) },
 	/*
+	 * Files registered through the ring's registered index
+	 * (IORING_REGISTER_USE_REGISTERED_RING): the ring fd itself is
+	 * closed once it is registered (5.18).
+	 */
+	{ "REGISTER_FILES",	  RCAP_FEATURE, RF_REG_FILES,	      KV(6, 3) },
+	/*
 	 * Not io_uring's own: files that accept RWF_NOWAIT (FMODE_NOWAIT).
 	 * Debian's 6.1 refuses both; 6.4 is when pipes (and, we believe,
 	 * sockets' read/write path) got it. send/recv never needed it.

@@ -37,6 +37,11 @@ static inline void ring_count(enum ring_counter c)
 /* setup.c */
 void ring_park(struct ring_thread *rt, int next_state);
 
+/* files.c: a new ring, or a forgotten one, has no table; a ring that is
+ * parked gives its files up first (-errno: the kernel kept them). */
+void ring_files_reset(struct ring_thread *rt);
+int ring_files_leave(struct ring_thread *rt);
+
 /* fds.c: ring fds kept high, out of the application's way */
 void ring_owned_set(int fd, bool on);
 void ring_owned_clear_all(void);

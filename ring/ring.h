@@ -52,6 +52,11 @@ enum ring_state {
 	RT_EXITING,	/* thread is exiting: no new ring */
 };
 
+/* Registered-file slots per ring (ring/files.c). */
+#define RING_FILES 16
+/* ring_files.state */
+enum { RF_NONE, RF_TABLE, RF_NO_TABLE };
+
 /* ring_pay.state; SQ_COOL: on, waiting for the SQ thread to sleep */
 enum { SQ_OFF, SQ_COOL, SQ_TRY_LIBC, SQ_TRY_RING, SQ_ON };
 
@@ -66,6 +71,11 @@ struct ring_thread {
 	bool sqpoll;			/* ops run on the kernel's SQ thread */
 	bool anchor;			/* other SQPOLL rings attach to this one */
 	_Atomic bool lost;		/* the application replaced hidden_fd */
+	struct ring_files {		/* registered files (files.c) */
+		int fd[RING_FILES];	/* the fd each slot holds, -1: none */
+		unsigned char next;	/* the slot to fill next */
+		unsigned char state;	/* RF_*: is the table registered? */
+	} files;
 	struct ring_pay {		/* is the ring paying here?
 					   (ring/judge.c) */
 		int state;		/* off, cooling, trial (libc, ring) or on */
@@ -112,6 +122,7 @@ enum ring_feature {
 	RF_PIPE_NOWAIT,		/* pipes take RWF_NOWAIT (FMODE_NOWAIT) */
 	RF_SOCK_RW_NOWAIT,	/* READ/WRITE on sockets take RWF_NOWAIT */
 	RF_SEND_WAITALL,	/* SEND with MSG_WAITALL: all of it, or failed */
+	RF_REG_FILES,		/* a file table registered by ring index */
 };
 struct ring_cap {
 	const char *name;
@@ -223,6 +234,39 @@ static inline bool ring_inline(const struct ring_thread *rt)
 static inline bool ring_op_supported(unsigned op)
 {
 	return op < 256 && (ring_caps.ops[op / 64] >> (op % 64)) & 1;
+}
+
+/*
+ * Registered files (files.c). A slot holds a reference to its file until
+ * it is emptied, and only the ring's own thread can empty it, so one ring
+ * of the process at most (the holder) has any. ring_files_add(): fd's
+ * file in the next slot of this thread's ring, which becomes the holder
+ * (registering its table the first time); the slot, and in *evicted the
+ * fd the slot held before (-1: none); -errno when there is no table, or
+ * another ring holds files (-EBUSY). ring_files_forget(): the fds lo..hi
+ * are about to be closed or replaced, from any thread: the holder's slots
+ * that hold one are emptied; -EEXIST when the holder is another thread's
+ * ring (which alone could), -EIO when the kernel kept one. ring_files_release(): the
+ * same for every slot. ring_files_held(): is any ring a holder?
+ */
+int ring_files_add(struct ring_thread *rt, int fd, int *evicted);
+int ring_files_forget(unsigned lo, unsigned hi);
+int ring_files_release(void);
+bool ring_files_held(void);
+
+/* The slot (from an earlier ring_files_add) still holds fd here. */
+static inline bool ring_files_has(const struct ring_thread *rt, int slot,
+				  int fd)
+{
+	return rt->files.state == RF_TABLE && (unsigned)slot < RING_FILES &&
+	       rt->files.fd[slot] == fd;
+}
+
+/* The prepared op names the slot instead of its fd. */
+static inline void ring_sqe_fixed(struct io_uring_sqe *sqe, int slot)
+{
+	sqe->fd = slot;
+	sqe->flags |= IOSQE_FIXED_FILE;
 }
 
 bool ring_owns_fd(int fd);

@@ -77,6 +77,7 @@ static void registry_del(struct ring_thread *rt)
 /* Unmap and close without submitting anything: safe in a fork child too. */
 static void ring_forget(struct ring_thread *rt)
 {
+	ring_files_reset(rt);
 	if (rt->hidden_fd >= 0)
 		ring_owned_set(rt->hidden_fd, false);
 	if (atomic_load(&rt->lost))
@@ -117,6 +118,11 @@ static void ring_free(struct ring_thread *rt, int next_state)
  */
 void ring_park(struct ring_thread *rt, int next_state)
 {
+	/* Files a parked ring kept would stay open for good: torn down. */
+	if (ring_files_leave(rt) < 0 && !atomic_load(&rings_banned)) {
+		ring_free(rt, next_state);
+		return;
+	}
 	ring_detach(rt, next_state);
 	/* A lost ring's number is the application's now; else the ring's. */
 	if (atomic_load(&rt->lost) && rt->hidden_fd >= 0)
@@ -231,6 +237,7 @@ static int ring_create(struct ring_thread *rt)
 	rt->sqpoll = false;
 	rt->anchor = false;
 	atomic_store(&rt->lost, false);
+	ring_files_reset(rt);
 	if (ring_opt.sqpoll && !atomic_load(&sqpoll_refused)) {
 		ret = sqpoll_create(rt, &p);
 		if (ret == 0)
@@ -430,6 +437,8 @@ void ring_fork_child(void)
 	pthread_mutex_init(&ring_registry_lock, NULL);
 	for (rt = ring_registry; rt; rt = next) {
 		next = rt->next;
+		/* The parent's files: the child cannot give them up. */
+		ring_files_reset(rt);
 		/* Under a filter the teardown may kill: the child keeps them. */
 		if (!atomic_load(&rings_banned))
 			ring_forget(rt);
@@ -441,6 +450,7 @@ void ring_fork_child(void)
 	if (!atomic_load(&rings_banned))
 		ring_owned_clear_all();	/* else still open, hidden */
 	atomic_fetch_add(&ring_gen, 1);
+	ring_files_reset(&ring_tls);
 	if (ring_tls.state != RT_EXITING)
 		ring_tls.state = RT_NONE;
 	ring_tls.busy = 0;

@@ -129,6 +129,8 @@ void route_init(void)
 	if (shim_mode != MODE_DISABLED)
 		batch_init();
 	shim_hook_add(HOOK_FORK_CHILD, ring_fork_child);
+	/* A slot's file only its own thread can let go: none from now on. */
+	shim_hook_add(HOOK_THREAD, route_fixed_release);
 	shim_hot.read = real.read;
 	shim_hot.write = real.write;
 	/*
@@ -399,10 +401,18 @@ bool route_finish(struct route_op *op, struct ring_thread *rt, long *ret)
 	enum route_sigs sigs;
 	int res;
 
+	route_fixed(op, rt);
 	if (!route_run(rt, op->call, &res, &sigs))
 		return !op->app_nowait &&
 		       route_never_ran(op->fd, op->cls, op->dir, sigs,
 				       op->saved_errno, ret);
+	if (unlikely(op->fixed) && res == -EBADF) {
+		/* A handler emptied the slot: libc looks the number up. */
+		route_skip(op->call, W_RINGERR);
+		return false;
+	}
+	if (op->fixed)
+		stat_add(&shim_st->files_fixed_ops, 1);
 	if (res >= 0) {
 		stat_ring(op->call, res);
 		fd_wb_hit(op->rec);
@@ -453,6 +463,8 @@ void route_fd_forget_range(unsigned int lo, unsigned int hi)
 	if (unlikely(batch_enabled))
 		for (fd = lo; fd <= hi && fd < FD_MAX; fd++)
 			batch_fd_forget((int)fd);
+	if (route_fixed_any())
+		route_fixed_forget(lo, hi);
 	fd_forget_range(lo, hi);
 }
 

@@ -77,6 +77,7 @@ struct route_op {
 	enum fd_class cls;
 	struct fd_rec *rec;	/* for the would-block prediction, or NULL */
 	bool inline_op;
+	bool fixed;		/* the op names fd's registered-file slot */
 	/* Out: bytes the ring moved before libc is to do the rest. */
 	size_t done;
 	int saved_errno;
@@ -100,19 +101,47 @@ enum { DW_UNKNOWN, DW_YES, DW_NO };
 extern _Atomic int route_accept_dontwait;
 
 /*
+ * Registered files (route/fixed.c). route_fixed(): the prepared op of
+ * route_finish() names fd's slot, if it has one or gets one now.
+ * route_fixed_forget(): the fds lo..hi are about to be closed or
+ * replaced, or name other files already: their slots are emptied.
+ * route_fixed_release(): every slot, before a thread is made or libc
+ * closes fds unseen.
+ */
+void route_fixed(struct route_op *op, struct ring_thread *rt);
+void route_fixed_forget(unsigned lo, unsigned hi);
+void route_fixed_release(void);
+
+/* Is any fd's file held in a slot? One load when none is. */
+static inline bool route_fixed_any(void)
+{
+	return unlikely(ring_files_held());
+}
+
+/* fd is about to be closed or replaced: a slot lets its file go. */
+static inline void route_fd_closing(int fd)
+{
+	if (route_fixed_any() && fd >= 0)
+		route_fixed_forget((unsigned)fd, (unsigned)fd);
+}
+
+/*
  * The fd lifecycle, as the router sees it: data the batch profile staged
- * for a number that now names another file goes to the old one first, then
- * the fd record starts afresh.
+ * for a number that now names another file goes to the old one first, a
+ * registered-file slot lets the old file go, then the fd record starts
+ * afresh.
  */
 static inline void route_fd_new(int fd, enum fd_class cls)
 {
 	batch_fd_forget(fd);
+	route_fd_closing(fd);
 	fd_set_class(fd, cls);
 }
 
 static inline void route_fd_forget(int fd)
 {
 	batch_fd_forget(fd);
+	route_fd_closing(fd);
 	fd_forget(fd);
 }
 

@@ -193,7 +193,7 @@ static struct {
 static const char *const rule_settable[] = {
 	"SHIM_LOG", "SHIM_DISABLE", "SHIM_ROUTE", "SHIM_STRICT", "SHIM_KERNEL",
 	"SHIM_SQ_IDLE_MS", "SHIM_SQ_CPU", "SHIM_SPIN_US", "SHIM_BATCH_BYTES",
-	"SHIM_BATCH_US", "SHIM_BATCH_FLUSH",
+	"SHIM_BATCH_US", "SHIM_BATCH_FLUSH", "SHIM_FIXED_FILES",
 };
 
 /* The environment first, even when empty: a variable set explicitly wins
@@ -330,7 +330,8 @@ static bool rules_parse(const char *path, const char *name)
 				  "off [SHIM_VAR=value ...]' (settable: SHIM_LOG "
 				  "SHIM_DISABLE SHIM_ROUTE SHIM_STRICT SHIM_KERNEL "
 				  "SHIM_SQ_IDLE_MS SHIM_SQ_CPU SHIM_SPIN_US "
-				  "SHIM_BATCH_BYTES SHIM_BATCH_US); line ignored",
+				  "SHIM_BATCH_BYTES SHIM_BATCH_US SHIM_BATCH_FLUSH "
+				  "SHIM_FIXED_FILES); line ignored",
 				  path, lineno, bad);
 			continue;
 		}
@@ -414,7 +415,7 @@ void shim_config_banner(void)
 		"SHIM_STRICT", "SHIM_ONLY", "SHIM_SKIP", "SHIM_SQ_IDLE_MS",
 		"SHIM_SQ_CPU", "SHIM_SPIN_US", "SHIM_ADAPT", "SHIM_SQ_ADAPT",
 		"SHIM_BATCH_BYTES",
-		"SHIM_BATCH_US", "SHIM_BATCH_FLUSH",
+		"SHIM_BATCH_US", "SHIM_BATCH_FLUSH", "SHIM_FIXED_FILES",
 	};
 	char buf[400];
 	size_t i, n = 0;
@@ -502,6 +503,9 @@ void shim_config_load(void)
 	else if (s && *s && strcmp(s, "ring"))
 		shim_warn("SHIM_BATCH_FLUSH: '%s' is neither ring nor write; "
 			  "using ring", s);
+	s = setting("SHIM_FIXED_FILES");
+	if (s && *s && strcmp(s, "0"))
+		shim_cfg.fixed_files = true;
 	{
 		unsigned cpu;
 

@@ -106,6 +106,8 @@ static void set_class(struct fd_rec *r, enum fd_class cls)
 	atomic_store_explicit(&r->batch_rkind, 0, memory_order_relaxed);
 	atomic_store_explicit(&r->batch_seen, 0, memory_order_relaxed);
 	atomic_store_explicit(&r->batch_ino, 0, memory_order_relaxed);
+	atomic_store_explicit(&r->fixed, 0, memory_order_relaxed);
+	atomic_store_explicit(&r->ring_ops, 0, memory_order_relaxed);
 }
 
 /*

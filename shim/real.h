@@ -10,8 +10,12 @@
 #ifndef SHIM_REAL_H
 #define SHIM_REAL_H
 
+#include <aio.h>
+#include <mqueue.h>
+#include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
+#include <threads.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdbool.h>
@@ -161,11 +165,32 @@ struct shim_real {
 extern struct shim_real real;
 
 /*
- * stdio: no raw stand-in can do their work, so these are resolved at
+ * stdio, and libc's calls that close fds or make threads where the shim
+ * cannot see: no raw stand-in can do their work, so these are resolved at
  * start-up or, called before it, at their first call (REAL_STDIO).
  */
 #define SHIM_REAL_STDIO(X)						\
 	X(int, fflush, (FILE *))					\
+	X(FILE *, freopen, (const char *, const char *, FILE *))	\
+	X(FILE *, freopen64, (const char *, const char *, FILE *))	\
+	X(int, fcloseall, (void))					\
+	X(int, daemon, (int, int))					\
+	X(int, login_tty, (int))					\
+	X(int, thrd_create, (thrd_t *, thrd_start_t, void *))		\
+	X(int, timer_create, (clockid_t, struct sigevent *, timer_t *))	\
+	X(int, mq_notify, (mqd_t, const struct sigevent *))		\
+	X(int, aio_read, (struct aiocb *))				\
+	X(int, aio_write, (struct aiocb *))				\
+	X(int, aio_fsync, (int, struct aiocb *))			\
+	X(int, lio_listio, (int, struct aiocb *const[], int,		\
+			    struct sigevent *))				\
+	X(int, aio_read64, (struct aiocb64 *))				\
+	X(int, aio_write64, (struct aiocb64 *))				\
+	X(int, aio_fsync64, (int, struct aiocb64 *))			\
+	X(int, lio_listio64, (int, struct aiocb64 *const[], int,	\
+			      struct sigevent *))			\
+	X(int, getaddrinfo_a, (int, struct gaicb *[], int,		\
+			       struct sigevent *))			\
 	X(int, fflush_unlocked, (FILE *))				\
 	X(int, fclose, (FILE *))					\
 	X(int, pclose, (FILE *))					\

@@ -117,6 +117,7 @@ struct shim_config {
 	unsigned batch_bytes;	/* SHIM_BATCH_BYTES: staging buffer size */
 	unsigned batch_us;	/* SHIM_BATCH_US: longest a staged write waits */
 	bool batch_chain;	/* SHIM_BATCH_FLUSH=ring (default): linked */
+	bool fixed_files;	/* SHIM_FIXED_FILES=1: registered files */
 	const char *only;	/* SHIM_ONLY: comma list of program names */
 	const char *skip;	/* SHIM_SKIP */
 	char stats_path[4000];
@@ -167,6 +168,9 @@ struct shim_stats {
 	uint64_t batch_chain_cut;	/* of those, finished by write(2) */
 	/* Would-block fallbacks that skipped the ring: the fd's prediction. */
 	uint64_t predicted;
+	/* Registered files: fds given a slot, and ring ops that named one. */
+	uint64_t files_registered;
+	uint64_t files_fixed_ops;
 };
 
 /*
@@ -379,6 +383,8 @@ struct fd_rec {
 	_Atomic uint16_t batch_skip;	/* writes left unstaged */
 	_Atomic uint16_t batch_err;	/* errno | owed SIGPIPE */
 	_Atomic uint32_t batch_ino;	/* a pipe's inode (low bits), 0: not asked */
+	_Atomic uint8_t fixed;		/* registered-file slot + 1, 0: none */
+	_Atomic uint8_t ring_ops;	/* ops the ring served, toward a slot */
 };
 /* The fds the shim keeps a record of (and the rings hide theirs below). */
 #define FD_MAX 65536

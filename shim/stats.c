@@ -242,6 +242,8 @@ static const struct stat_group stat_groups[] = {
 	/* Of fallback.wouldblock: those that never tried the ring. */
 	{ WORD(predicted), 1, NULL, "fallback.wouldblock", "predicted", false },
 	{ WORD(rings_freed), 1, NULL, "rings_freed", NULL, false },
+	{ WORD(files_registered), 1, NULL, "files", "registered", false },
+	{ WORD(files_fixed_ops), 1, NULL, "files", "fixed_ops", false },
 };
 #define GROUP_N (sizeof(stat_groups) / sizeof(stat_groups[0]))
 /* Every word named: the groups tile the struct, with no gap. */
@@ -262,8 +264,11 @@ FOLLOWS(batch_reads_kept, batch_chains);
 FOLLOWS(batch_chains, batch_chain_ops);
 FOLLOWS(batch_chain_ops, batch_chain_cut);
 FOLLOWS(batch_chain_cut, predicted);
-_Static_assert(offsetof(struct shim_stats, predicted) + sizeof(uint64_t) ==
-	       sizeof(struct shim_stats), "predicted is the last counter");
+FOLLOWS(predicted, files_registered);
+FOLLOWS(files_registered, files_fixed_ops);
+_Static_assert(offsetof(struct shim_stats, files_fixed_ops) +
+	       sizeof(uint64_t) == sizeof(struct shim_stats),
+	       "files_fixed_ops is the last counter");
 
 static int group_name(const struct stat_group *g, unsigned i, char *buf,
 		      size_t len)
