@@ -245,7 +245,7 @@ def run_bench(b, idx, pairs, p, sp, tmp, use_strace):
     rec = {"group": b.group, "name": b.name, "note": b.note, "samples": {m: [] for m in MODES},
            "stats": {m: [] for m in MODES[1:]}, "syscalls_per_op": {}, "error": None,
            "goal_bench": b.goal is not None or b.verify is not None, "goal": b.goal,
-           "digests": {}, "identical": {}}
+           "digests": {}, "identical": {}, "shim_env": dict(b.shim_env)}
     try:
         b.fn(Run("plain", tmp), p)          # warm caches; not recorded
         for i in range(pairs):
