@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Registered files (SHIM_FIXED_FILES=1): an fd the thread's ring has served
- * FIXED_AFTER times gets a slot in the ring's file table (ring/files.c),
- * and its ops name the slot, which spares the kernel a reference taken and
+ * Registered files (SHIM_FIXED_FILES=N): an fd the thread's ring has
+ * served N times gets a slot in the ring's file table (ring/files.c), and
+ * its ops name the slot, which spares the kernel a reference taken and
  * dropped per op.
  *
  * A slot keeps the file open until it is emptied, and only the ring's own
@@ -22,10 +22,6 @@
 #include <unistd.h>
 
 #include "route/route.h"
-
-/* Ring ops on an fd before it gets a slot: registering costs about as
- * much as what this many ops save. */
-#define FIXED_AFTER 32
 
 static bool fixed_class(enum fd_class cls)
 {
@@ -68,7 +64,7 @@ void route_fixed(struct route_op *op, struct ring_thread *rt)
 	struct fd_rec *r = fd_rec(op->fd);
 	unsigned s;
 
-	if (!r || !shim_cfg.fixed_files)
+	if (!r || !shim_cfg.fixed_after)
 		return;
 	/* Threads the shim did not see made: every slot lets go. */
 	if (unlikely(!__libc_single_threaded ||
@@ -83,7 +79,7 @@ void route_fixed(struct route_op *op, struct ring_thread *rt)
 		s = atomic_load_explicit(&r->ring_ops, memory_order_relaxed) + 1;
 		atomic_store_explicit(&r->ring_ops, (uint8_t)s,
 				      memory_order_relaxed);
-		if (s < FIXED_AFTER || !fixed_add(op, rt, r))
+		if (s < shim_cfg.fixed_after || !fixed_add(op, rt, r))
 			return;
 		s = atomic_load_explicit(&r->fixed, memory_order_relaxed);
 	}

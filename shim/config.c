@@ -503,9 +503,7 @@ void shim_config_load(void)
 	else if (s && *s && strcmp(s, "ring"))
 		shim_warn("SHIM_BATCH_FLUSH: '%s' is neither ring nor write; "
 			  "using ring", s);
-	s = setting("SHIM_FIXED_FILES");
-	if (s && *s && strcmp(s, "0"))
-		shim_cfg.fixed_files = true;
+	parse_uint("SHIM_FIXED_FILES", 255, &shim_cfg.fixed_after);
 	{
 		unsigned cpu;
 

@@ -117,7 +117,8 @@ struct shim_config {
 	unsigned batch_bytes;	/* SHIM_BATCH_BYTES: staging buffer size */
 	unsigned batch_us;	/* SHIM_BATCH_US: longest a staged write waits */
 	bool batch_chain;	/* SHIM_BATCH_FLUSH=ring (default): linked */
-	bool fixed_files;	/* SHIM_FIXED_FILES=1: registered files */
+	unsigned fixed_after;	/* SHIM_FIXED_FILES: ring ops before an fd
+				   gets a registered-file slot, 0: never */
 	const char *only;	/* SHIM_ONLY: comma list of program names */
 	const char *skip;	/* SHIM_SKIP */
 	char stats_path[4000];

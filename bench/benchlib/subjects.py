@@ -436,24 +436,24 @@ def benches():
                    "as above, SHIM_BATCH_FLUSH=write: a thread holds staged data "
                    "on one socket at a time", verify=fanserver_verify,
                    shim_env=plainflush))
-    # Registered files (SHIM_FIXED_FILES=1, off by default): the ring
+    # Registered files (SHIM_FIXED_FILES=32, off by default): the ring
     # forced on every call (SHIM_ADAPT=0), without and with them, for what
     # a slot saves each ring op; and two programs with the judge on. The
     # batch column registers nothing: the control.
     ring = {"SHIM_ADAPT": "0"}
-    fixed = {"SHIM_FIXED_FILES": "1"}
+    fixed = {"SHIM_FIXED_FILES": "32"}
     for case in ("pipe", "unix"):
         b.append(Bench("fixed files", f"micro {case}, ring", micro_bench(case),
                        "micro with SHIM_ADAPT=0: every call on the ring",
                        shim_env=ring))
         b.append(Bench("fixed files", f"micro {case}, ring, fixed",
                        micro_bench(case),
-                       "as above, SHIM_FIXED_FILES=1: each end in a slot",
+                       "as above, SHIM_FIXED_FILES=32: each end in a slot",
                        shim_env={**ring, **fixed}))
     b.append(Bench("fixed files", "bcat|bcat 64k, fixed", bcat_bench("pipe"),
-                   "bcat | bcat with SHIM_FIXED_FILES=1", shim_env=fixed))
+                   "bcat | bcat with SHIM_FIXED_FILES=32", shim_env=fixed))
     b.append(Bench("fixed files", "socat TCP, fixed", socat_fn,
-                   "socat with SHIM_FIXED_FILES=1", shim_env=fixed))
+                   "socat with SHIM_FIXED_FILES=32", shim_env=fixed))
     b.append(Bench("echo", "rr c=1 64B", echo_bench("rr", 1, 64),
                    "server shimmed, client plain"))
     b.append(Bench("echo", "rr c=4 64B", echo_bench("rr", 4, 64)))

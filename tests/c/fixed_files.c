@@ -17,7 +17,7 @@
 
 #include "testlib.h"
 
-/* SHIM-ENV: SHIM_ADAPT=0 SHIM_FIXED_FILES=1 */
+/* SHIM-ENV: SHIM_ADAPT=0 SHIM_FIXED_FILES=32 */
 /* SHIM-EXPECT: write.ring>=300 read.ring>=300 */
 /* SHIM-EXPECT: files.registered>=10@6.3!batch files.fixed_ops>=300@6.3!batch */
 
