@@ -29,7 +29,7 @@ static bool fixed_class(enum fd_class cls)
 	       cls == FD_FILE_NOWAIT;
 }
 
-/* The op on fd is the FIXED_AFTER'th: the fd takes the next slot. */
+/* The op on fd is the SHIM_FIXED_FILES'th: the fd takes the next slot. */
 static bool fixed_add(struct route_op *op, struct ring_thread *rt,
 		      struct fd_rec *r)
 {
@@ -56,7 +56,7 @@ static bool fixed_add(struct route_op *op, struct ring_thread *rt,
 	return slot >= 0;
 }
 
-/* A thread the shim did not see made closed an fd whose file a slot holds. */
+/* A thread the shim did not see created closed an fd a slot holds. */
 static _Atomic bool fixed_stranded;
 
 void route_fixed(struct route_op *op, struct ring_thread *rt)
@@ -66,7 +66,7 @@ void route_fixed(struct route_op *op, struct ring_thread *rt)
 
 	if (!r || !shim_cfg.fixed_after)
 		return;
-	/* Threads the shim did not see made: every slot lets go. */
+	/* Threads the shim did not see created: every slot lets go. */
 	if (unlikely(!__libc_single_threaded ||
 		     atomic_load_explicit(&fixed_stranded,
 					  memory_order_relaxed))) {
@@ -91,9 +91,9 @@ void route_fixed_forget(unsigned lo, unsigned hi)
 {
 	if (ring_files_forget(lo, hi) == -EEXIST) {
 		atomic_store(&fixed_stranded, true);
-		shim_warn("fds %u-%u closed by a thread the shim never saw "
-			  "made, while another thread's ring holds a file of "
-			  "theirs", lo, hi);
+		shim_warn("fds %u-%u closed in a thread the shim did not see "
+			  "created, while another thread's ring holds a file "
+			  "of theirs", lo, hi);
 	}
 }
 
@@ -101,7 +101,7 @@ void route_fixed_release(void)
 {
 	if (ring_files_release() == -EEXIST) {
 		atomic_store(&fixed_stranded, true);
-		shim_warn("a thread the shim never saw made closes files while "
-			  "another thread's ring holds some");
+		shim_warn("a thread the shim did not see created closes files "
+			  "while another thread's ring holds some");
 	}
 }

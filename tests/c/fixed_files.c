@@ -18,8 +18,9 @@
 #include "testlib.h"
 
 /* SHIM-ENV: SHIM_ADAPT=0 SHIM_FIXED_FILES=32 */
-/* SHIM-EXPECT: write.ring>=300 read.ring>=300 */
-/* SHIM-EXPECT: files.registered>=10@6.3!batch files.fixed_ops>=300@6.3!batch */
+/* Pipes take RWF_NOWAIT, and are routed, from 6.4. */
+/* SHIM-EXPECT: write.ring>=300@6.4 read.ring>=300@6.4 */
+/* SHIM-EXPECT: files.registered>=10@6.4!batch files.fixed_ops>=300@6.4!batch */
 
 /* More ring ops on each end than it takes to give it a slot. */
 #define WARM 48
