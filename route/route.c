@@ -455,7 +455,11 @@ bool route_finish(struct route_op *op, struct ring_thread *rt, long *ret)
 	return true;
 }
 
-/* close_range, closefrom: staged data first, then the records. */
+/*
+ * close_range, closefrom, daemon, login_tty, once the fds are closed
+ * (their registered-file slots were emptied before): staged data first,
+ * then the records.
+ */
 void route_fd_forget_range(unsigned int lo, unsigned int hi)
 {
 	unsigned int fd;
@@ -463,8 +467,6 @@ void route_fd_forget_range(unsigned int lo, unsigned int hi)
 	if (unlikely(batch_enabled))
 		for (fd = lo; fd <= hi && fd < FD_MAX; fd++)
 			batch_fd_forget((int)fd);
-	if (route_fixed_any())
-		route_fixed_forget(lo, hi);
 	fd_forget_range(lo, hi);
 }
 
