@@ -108,13 +108,12 @@ static bool files_table(struct ring_thread *rt)
 	return true;
 }
 
-int ring_files_add(struct ring_thread *rt, int fd, int *evicted)
+int ring_files_add(struct ring_thread *rt, int fd)
 {
 	struct ring_thread *none = NULL;
 	unsigned s;
 	int ret;
 
-	*evicted = -1;
 	if (!atomic_compare_exchange_strong(&files_holder, &none, rt) &&
 	    none != rt)
 		return -EBUSY;
@@ -124,7 +123,6 @@ int ring_files_add(struct ring_thread *rt, int fd, int *evicted)
 	}
 	s = rt->files.next;
 	rt->files.next = (unsigned char)((s + 1) % RING_FILES);
-	*evicted = rt->files.fd[s];
 	/* Emptied first: nothing names the slot while it changes. */
 	rt->files.fd[s] = -1;
 	ret = files_update(rt, s, &fd, 1);

@@ -240,16 +240,16 @@ static inline bool ring_op_supported(unsigned op)
  * Registered files (files.c). A slot holds a reference to its file until
  * it is emptied, and only the ring's own thread can empty it, so one ring
  * of the process at most (the holder) has any. ring_files_add(): fd's
- * file in the next slot of this thread's ring, which becomes the holder
- * (registering its table the first time); the slot, and in *evicted the
- * fd the slot held before (-1: none); -errno when there is no table, or
- * another ring holds files (-EBUSY). ring_files_forget(): the fds lo..hi
- * are about to be closed or replaced, from any thread: the holder's slots
- * that hold one are emptied; -EEXIST when the holder is another thread's
- * ring (which alone could), -EIO when the kernel kept one. ring_files_release(): the
- * same for every slot. ring_files_held(): is any ring a holder?
+ * file in the next slot of this thread's ring (the oldest is reused),
+ * which becomes the holder (registering its table the first time); the
+ * slot, or -errno when there is no table, or another ring holds files
+ * (-EBUSY). ring_files_forget(): the fds lo..hi are about to be closed or
+ * replaced, from any thread: the holder's slots that hold one are
+ * emptied; -EEXIST when the holder is another thread's ring (which alone
+ * could), -EIO when the kernel kept one. ring_files_release(): the same
+ * for every slot. ring_files_held(): is any ring a holder?
  */
-int ring_files_add(struct ring_thread *rt, int fd, int *evicted);
+int ring_files_add(struct ring_thread *rt, int fd);
 int ring_files_forget(unsigned lo, unsigned hi);
 int ring_files_release(void);
 bool ring_files_held(void);

@@ -450,7 +450,6 @@ void ring_fork_child(void)
 	if (!atomic_load(&rings_banned))
 		ring_owned_clear_all();	/* else still open, hidden */
 	atomic_fetch_add(&ring_gen, 1);
-	ring_files_reset(&ring_tls);
 	if (ring_tls.state != RT_EXITING)
 		ring_tls.state = RT_NONE;
 	ring_tls.busy = 0;

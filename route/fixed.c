@@ -34,20 +34,20 @@ static bool fixed_add(struct route_op *op, struct ring_thread *rt,
 		      struct fd_rec *r)
 {
 	sigset_t all, old;
-	int slot, evicted;
+	int slot;
 
 	atomic_store_explicit(&r->ring_ops, 0, memory_order_relaxed);
 	if (!__libc_single_threaded || batch_enabled || !fixed_class(op->cls))
 		return false;
 	/*
-	 * A handler that closed fd between the slot's filling and its
-	 * record would leave the file held by a slot nobody empties.
+	 * A handler that closed fd while the slot was filled, before the
+	 * ring's table named fd in it, would not find the slot to empty.
+	 * (The fd whose slot is reused needs nothing: a slot is used only
+	 * while the table names the fd in it, ring_files_has().)
 	 */
 	sigfillset(&all);
 	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, _NSIG / 8);
-	slot = ring_files_add(rt, op->fd, &evicted);
-	if (evicted >= 0 && fd_rec(evicted))
-		atomic_store(&fd_rec(evicted)->fixed, 0);
+	slot = ring_files_add(rt, op->fd);
 	if (slot >= 0) {
 		atomic_store(&r->fixed, (uint8_t)(slot + 1));
 		stat_add(&shim_st->files_registered, 1);

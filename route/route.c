@@ -406,13 +406,14 @@ bool route_finish(struct route_op *op, struct ring_thread *rt, long *ret)
 		return !op->app_nowait &&
 		       route_never_ran(op->fd, op->cls, op->dir, sigs,
 				       op->saved_errno, ret);
-	if (unlikely(op->fixed) && res == -EBADF) {
+	if (unlikely(op->fixed)) {
 		/* A handler emptied the slot: libc looks the number up. */
-		route_skip(op->call, W_RINGERR);
-		return false;
-	}
-	if (op->fixed)
+		if (res == -EBADF) {
+			route_skip(op->call, W_RINGERR);
+			return false;
+		}
 		stat_add(&shim_st->files_fixed_ops, 1);
+	}
 	if (res >= 0) {
 		stat_ring(op->call, res);
 		fd_wb_hit(op->rec);

@@ -65,7 +65,7 @@ static void nop_n(unsigned int n, size_t size)
 	reap(n);
 }
 
-/* fd, or its slot (registered at the same index as in fds[] below). */
+/* With fixed set, the op names slot: the file registered at that index. */
 static void set_file(struct io_uring_sqe *sqe, int slot)
 {
 	if (fixed) {
