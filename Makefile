@@ -11,8 +11,10 @@ LIBURING_A ?= $(firstword $(wildcard /usr/lib/$(shell gcc -dumpmachine 2>/dev/nu
 	/usr/lib/liburing.a /usr/local/lib/liburing.a))
 # The one export list: intercept/libshim.map (scripts/check-exports reads it).
 SHIM_MAP := intercept/libshim.map
+# --sort-section=name: the small variables (.bss) before the big arrays
+# (.bss.large, SHIM_LARGE in shim/shim.h), so that a start-up writes few pages.
 SHIM_LDFLAGS := -shared -Wl,--exclude-libs,ALL -Wl,-z,now -Wl,-z,relro \
-	-Wl,--version-script=$(SHIM_MAP)
+	-Wl,--sort-section=name -Wl,--version-script=$(SHIM_MAP)
 
 # The layers, top down: entry points, router, ring and batch, the spine.
 SHIM_DIRS := intercept route ring batch shim

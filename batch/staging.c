@@ -47,7 +47,7 @@ __thread volatile sig_atomic_t in_batch;
 __thread char batch_self_mark;
 __thread bool batch_is_flusher;
 
-struct bbuf batch_bufs[BATCH_BUFS];
+struct bbuf batch_bufs[BATCH_BUFS] SHIM_LARGE;
 /*
  * Per fd number: which file it is (file_key(), 0: not looked at yet),
  * for a write that is not staged to find what another fd staged on the

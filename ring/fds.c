@@ -14,7 +14,9 @@
 
 #include "ring/internal.h"
 
-static _Atomic uint64_t owned[RING_FD_MAX / 64];
+/* Linked behind the small variables (the Makefile's --sort-section). */
+static _Atomic uint64_t owned[RING_FD_MAX / 64]
+	__attribute__((section(".bss.large")));
 
 void ring_owned_set(int fd, bool on)
 {

@@ -25,7 +25,9 @@ struct shim_config shim_cfg = {
 	.batch_bytes = 64 * 1024,
 	.batch_us = 1000,
 	.batch_chain = true,
+	.stats_path = "",
 };
+static char stats_path[SHIM_STATS_PATH_MAX] SHIM_LARGE;
 
 /* False when unset or unparseable (then *out is left alone). */
 static const char *setting(const char *name);
@@ -178,7 +180,7 @@ bool shim_name_in_list(const char *list, const char *name)
 #define RULES_BYTES 16384
 #define RULE_VARS 8
 
-static char rules_buf[RULES_BYTES + 1];
+static char rules_buf[RULES_BYTES + 1] SHIM_LARGE;
 static struct {
 	bool matched;
 	const char *profile;		/* exact, sqpoll, batch or off */
@@ -348,6 +350,26 @@ static bool rules_parse(const char *path, const char *name)
 	return rule.matched;
 }
 
+/* $XDG_CONFIG_HOME/libshim/rules, or else ~/.config/libshim/rules. */
+static bool rules_parse_user(const char *name)
+{
+	const char *dir = getenv("XDG_CONFIG_HOME"), *tail = "/libshim/rules";
+	/* Most paths fit on the stack: a page written is a fault per process. */
+	char path[256];
+	static char long_path[4096] SHIM_LARGE;
+
+	if (!dir || *dir != '/') {
+		dir = getenv("HOME");
+		tail = "/.config/libshim/rules";
+		if (!dir || !*dir)
+			return false;
+	}
+	if (shim_cat(path, sizeof(path), dir, tail, (char *)NULL))
+		return rules_parse(path, name);
+	return shim_cat(long_path, sizeof(long_path), dir, tail, (char *)NULL) &&
+	       rules_parse(long_path, name);
+}
+
 /*
  * The program's names: the one it was started as (argv[0]'s basename,
  * program_invocation_short_name) and its executable's (the interpreter of
@@ -357,8 +379,6 @@ static void rules_load(void)
 {
 	extern char *program_invocation_short_name;
 	const char *name = program_invocation_short_name, *s;
-	static char path[4096];
-	bool have = false;
 
 	if (!name)
 		name = "";
@@ -368,16 +388,8 @@ static void rules_load(void)
 			rules_parse(s, name);
 		return;
 	}
-	s = getenv("XDG_CONFIG_HOME");
-	if (s && *s == '/')
-		have = shim_cat(path, sizeof(path), s, "/libshim/rules",
-				(char *)NULL);
-	else if ((s = getenv("HOME")) && *s)
-		have = shim_cat(path, sizeof(path), s, "/.config/libshim/rules",
-				(char *)NULL);
-	if (have && rules_parse(path, name))
-		return;
-	rules_parse("/etc/libshim.conf", name);
+	if (!rules_parse_user(name))
+		rules_parse("/etc/libshim.conf", name);
 }
 
 /* SHIM_LOG=info: the rule that decided, and what of it the environment
@@ -520,10 +532,12 @@ void shim_config_load(void)
 	}
 	s = setting("SHIM_STATS");
 	if (s && *s) {
-		if (strlen(s) >= sizeof(shim_cfg.stats_path) - 32)
+		if (strlen(s) >= sizeof(stats_path) - 32) {
 			shim_warn("SHIM_STATS: path too long, statistics off");
-		else
-			strcpy(shim_cfg.stats_path, s);
+		} else {
+			strcpy(stats_path, s);
+			shim_cfg.stats_path = stats_path;
+		}
 	}
 	shim_cfg.log_level = level;
 	rules_report();

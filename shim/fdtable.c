@@ -23,7 +23,7 @@
 #define XFS_SUPER_MAGIC   0x58465342
 #define BTRFS_SUPER_MAGIC 0x9123683E
 
-struct shim_fdtab shim_fdtab __attribute__((aligned(4096)));
+struct shim_fdtab shim_fdtab SHIM_LARGE __attribute__((aligned(4096)));
 
 /*
  * Pseudo file systems whose "regular files" are generated on read: io_uring

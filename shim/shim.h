@@ -18,6 +18,15 @@
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
+/*
+ * For big zeroed arrays that a process may never touch: the fd table, the
+ * counter slots, path and staging buffers. The Makefile links them behind
+ * every small variable (--sort-section=name puts .bss.large after .bss),
+ * so the few pages a start-up writes are not spread between them: each
+ * page a process writes first costs it a page fault.
+ */
+#define SHIM_LARGE __attribute__((section(".bss.large")))
+
 /* The kernel clamps every read/write to this; larger counts go to libc. */
 #define SHIM_MAX_RW 0x7ffff000UL
 
@@ -121,8 +130,9 @@ struct shim_config {
 				   gets a registered-file slot, 0: never */
 	const char *only;	/* SHIM_ONLY: comma list of program names */
 	const char *skip;	/* SHIM_SKIP */
-	char stats_path[4000];
+	const char *stats_path;	/* SHIM_STATS, "": none */
 };
+#define SHIM_STATS_PATH_MAX 4000
 
 extern struct shim_config shim_cfg;
 extern _Atomic int shim_mode;

@@ -23,7 +23,7 @@
  * Page-aligned and a whole number of pages, so that publishing can map the
  * live file over it in place: a thread's pointer to its slot never changes.
  */
-static struct stat_slot slots_static[STAT_SLOTS]
+static struct stat_slot slots_static[STAT_SLOTS] SHIM_LARGE
 	__attribute__((aligned(4096)));
 _Static_assert(sizeof(slots_static) % 4096 == 0, "slots: whole pages");
 __thread struct shim_stats *shim_mine;
@@ -354,7 +354,7 @@ static void put(struct out *o, const char *fmt, ...)
 }
 
 /* The file last written, for shim_stats_unwrite(). */
-static char path[sizeof(shim_cfg.stats_path) + 48];
+static char path[SHIM_STATS_PATH_MAX + 48] SHIM_LARGE;
 
 /* Open PATH.<pid>, or PATH.<pid>-<n> if an exec'd image already wrote it. */
 static int open_stats_file(void)
@@ -416,9 +416,9 @@ void shim_stats_sandbox_fork_child(void)
 
 void shim_stats_write(void)
 {
-	static struct out o;
-	static struct shim_stats sum;
-	static char names[2048];
+	static struct out o SHIM_LARGE;
+	static struct shim_stats sum SHIM_LARGE;
+	static char names[2048] SHIM_LARGE;
 	const uint64_t *word = (const uint64_t *)&sum;
 	char name[64];
 	unsigned g, i;
