@@ -12,7 +12,8 @@ LIBURING_A ?= $(firstword $(wildcard /usr/lib/$(shell gcc -dumpmachine 2>/dev/nu
 # The one export list: intercept/libshim.map (scripts/check-exports reads it).
 SHIM_MAP := intercept/libshim.map
 # --sort-section=name: the small variables (.bss) before the big arrays
-# (.bss.large, SHIM_LARGE in shim/shim.h), so that a start-up writes few pages.
+# (.bss.large, SHIM_LARGE in shim/shim.h), and the batch buffers' records
+# (.data.~large) last in .data, so that a start-up writes few pages.
 SHIM_LDFLAGS := -shared -Wl,--exclude-libs,ALL -Wl,-z,now -Wl,-z,relro \
 	-Wl,--sort-section=name -Wl,--version-script=$(SHIM_MAP)
 

@@ -59,7 +59,7 @@ struct bbuf {
 	dev_t dev;		/* the file, to find its other fds' buffers */
 	ino_t ino;
 	char *data;
-};
+} __attribute__((aligned(128)));	/* no line shared between two locks */
 
 extern struct bbuf batch_bufs[BATCH_BUFS];
 /* No more staging: a seccomp filter may kill what staging needs (dup). */

@@ -47,7 +47,19 @@ __thread volatile sig_atomic_t in_batch;
 __thread char batch_self_mark;
 __thread bool batch_is_flusher;
 
-struct bbuf batch_bufs[BATCH_BUFS] SHIM_LARGE;
+/*
+ * Free and unlocked as loaded: nothing writes a buffer's record until it
+ * is used, not the start-up, not a fork child (batch_fork_child()). Last
+ * in .data (the Makefile sorts sections by name) and whole pages, so that
+ * the loader, which zeroes the rest of the last page of data, writes none
+ * of it.
+ */
+struct bbuf batch_bufs[BATCH_BUFS]
+	__attribute__((section(".data.~large"), aligned(4096))) = {
+	[0 ... BATCH_BUFS - 1] = { .lock = PTHREAD_MUTEX_INITIALIZER,
+				   .fd = -1, .dupfd = -1 },
+};
+_Static_assert(sizeof(batch_bufs) % 4096 == 0, "batch_bufs: whole pages");
 /*
  * Per fd number: which file it is (file_key(), 0: not looked at yet),
  * for a write that is not staged to find what another fd staged on the
@@ -557,23 +569,31 @@ void batch_key_forget(int fd)
 /* The child starts empty: staged data is the parent's to write. */
 static void batch_fork_child(void)
 {
+	static const pthread_mutex_t unlocked = PTHREAD_MUTEX_INITIALIZER;
 	int i;
 
 	if (!batch_enabled)
 		return;
+	/*
+	 * Only what differs from a free buffer is written: each page written
+	 * is a copy, in every child of a shell that forks to exec.
+	 */
 	for (i = 0; i < BATCH_BUFS; i++) {
 		struct bbuf *b = &batch_bufs[i];
 
-		pthread_mutex_init(&b->lock, NULL);
+		if (memcmp(&b->lock, &unlocked, sizeof(unlocked)))
+			pthread_mutex_init(&b->lock, NULL);
 		/* A record names a buffer only while the buffer names its fd. */
 		if (b->fd >= 0) {
 			syscall(SYS_close, b->dupfd);
 			atomic_store_explicit(&fd_tab[b->fd].batch_buf, 0,
 					      memory_order_relaxed);
+			b->fd = -1;
 		}
-		b->fd = -1;
-		b->len = 0;
-		b->seq = 0;
+		if (b->len)
+			b->len = 0;
+		if (b->seq)
+			b->seq = 0;
 	}
 	pthread_mutex_init(&pool_lock, NULL);
 	batch_chain_fork_child();
@@ -616,17 +636,11 @@ static void flush_at_exit(void)
 void batch_init(void)
 {
 	struct rlimit rl;
-	int i;
 
 	if (shim_cfg.profile != PROFILE_BATCH)
 		return;
 	cap = shim_cfg.batch_bytes;
 	batch_bound_ns = (uint64_t)shim_cfg.batch_us * 1000;
-	for (i = 0; i < BATCH_BUFS; i++) {
-		pthread_mutex_init(&batch_bufs[i].lock, NULL);
-		batch_bufs[i].fd = -1;
-		batch_bufs[i].dupfd = -1;
-	}
 	/* Below the rings' hidden fds, far above the application's. */
 	dup_min = 64;
 	if (syscall(SYS_getrlimit, RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur >= 512)
