@@ -19,11 +19,12 @@
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
 /*
- * For big zeroed arrays that a process may never touch: the fd table, the
- * counter slots, path and staging buffers. The Makefile links them behind
- * every small variable (--sort-section=name puts .bss.large after .bss),
- * so the few pages a start-up writes are not spread between them: each
- * page a process writes first costs it a page fault.
+ * For zeroed data a process may never touch, big arrays above all: the fd
+ * table, the counter slots, the rules and path buffers, what the
+ * statistics file is written from. The Makefile links it behind every
+ * small variable (--sort-section=name puts .bss.large after .bss), so the
+ * few pages a start-up writes are not spread between them: each page a
+ * process writes first costs it a page fault.
  */
 #define SHIM_LARGE __attribute__((section(".bss.large")))
 
